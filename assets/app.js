@@ -1,0 +1,42 @@
+// weiops page behaviour. Everything works without this file; it only adds
+// conveniences: "select all" checkboxes, group toggles, closing menus.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches("[data-check-all]")) {
+      var name = t.getAttribute("data-check-all");
+      var form = t.closest("form") || document;
+      form.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (c) {
+        c.checked = t.checked;
+      });
+    }
+    if (t.matches("[data-check-group]")) {
+      var box = document.getElementById(t.getAttribute("data-check-group"));
+      if (box) box.querySelectorAll("input[type=checkbox]").forEach(function (c) { c.checked = t.checked; });
+    }
+  });
+  // Close an open user menu when clicking elsewhere.
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details.user-menu[open]").forEach(function (d) {
+      if (!d.contains(e.target)) d.removeAttribute("open");
+    });
+  });
+  // "Back" links on error pages.
+  document.querySelectorAll("[data-back]").forEach(function (a) {
+    a.addEventListener("click", function (e) {
+      if (history.length > 1) { e.preventDefault(); history.back(); }
+    });
+  });
+  // Batch buttons need a selection.
+  document.querySelectorAll("[data-batch]").forEach(function (b) {
+    b.addEventListener("click", function (e) {
+      var form = b.closest("form");
+      if (form && !form.querySelector('input[name="ids"]:checked')) {
+        e.preventDefault();
+        form.classList.add("need-selection");
+        setTimeout(function () { form.classList.remove("need-selection"); }, 1200);
+      }
+    });
+  });
+})();

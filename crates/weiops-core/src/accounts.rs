@@ -1,0 +1,254 @@
+//! Rules of staff accounts: names, passwords, lockout, session expiry.
+
+/// Failed logins in a row that lock an account.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+/// How long a lock lasts.
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Why a value was refused; the server maps each to a localised message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    Required,
+    TooShort,
+    TooLong,
+    BadCharacters,
+    BadPhone,
+    PasswordTooWeak,
+}
+
+/// Usernames: 3–32 characters of ASCII letters, digits, `_`, `.`, `-`,
+/// starting with a letter, compared case-insensitively (stored lowercase),
+/// so `Admin` and `admin` cannot both exist.
+pub fn normalize_username(input: &str) -> Result<String, Invalid> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err(Invalid::Required);
+    }
+    if name.chars().count() < 3 {
+        return Err(Invalid::TooShort);
+    }
+    if name.chars().count() > 32 {
+        return Err(Invalid::TooLong);
+    }
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !first_ok
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(Invalid::BadCharacters);
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// Mainland mobile numbers: 11 digits starting with 1; `+86`, spaces and
+/// dashes are dropped. Empty input means "no phone".
+pub fn normalize_phone(input: &str) -> Result<Option<String>, Invalid> {
+    let digits: String = input
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    let digits = digits.strip_prefix("+86").unwrap_or(&digits);
+    if digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(Some(digits.to_string()))
+    } else {
+        Err(Invalid::BadPhone)
+    }
+}
+
+/// A display name: required, at most 64 characters, no control characters.
+pub fn normalize_display_name(input: &str) -> Result<String, Invalid> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err(Invalid::Required);
+    }
+    if name.chars().count() > 64 {
+        return Err(Invalid::TooLong);
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Invalid::BadCharacters);
+    }
+    Ok(name.to_string())
+}
+
+/// Passwords: 8–128 characters with at least two of letters, digits and
+/// other characters, and not the username itself.
+pub fn check_password(password: &str, username: &str) -> Result<(), Invalid> {
+    let n = password.chars().count();
+    if n == 0 {
+        return Err(Invalid::Required);
+    }
+    if n < MIN_PASSWORD_CHARS {
+        return Err(Invalid::TooShort);
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(Invalid::TooLong);
+    }
+    let letters = password.chars().any(|c| c.is_alphabetic());
+    let digits = password.chars().any(|c| c.is_ascii_digit());
+    let others = password.chars().any(|c| !c.is_alphanumeric());
+    let classes = [letters, digits, others].iter().filter(|x| **x).count();
+    if classes < 2 || password.eq_ignore_ascii_case(username) {
+        return Err(Invalid::PasswordTooWeak);
+    }
+    Ok(())
+}
+
+/// Lock state of an account as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginGuard {
+    pub failed_logins: i64,
+    pub locked_until_ms: Option<i64>,
+}
+
+impl LoginGuard {
+    pub fn is_locked(&self, now_ms: i64) -> bool {
+        self.locked_until_ms.is_some_and(|until| now_ms < until)
+    }
+
+    /// The state after one more wrong password. The fifth failure in a row
+    /// locks the account for 15 minutes and restarts the count, so the
+    /// next five attempts after the lock expires get a fresh budget.
+    pub fn after_failure(&self, now_ms: i64) -> LoginGuard {
+        let failed = if self.locked_until_ms.is_some_and(|u| now_ms >= u) {
+            1
+        } else {
+            self.failed_logins + 1
+        };
+        if failed >= MAX_FAILED_LOGINS {
+            LoginGuard {
+                failed_logins: 0,
+                locked_until_ms: Some(now_ms + LOCKOUT_MS),
+            }
+        } else {
+            LoginGuard {
+                failed_logins: failed,
+                locked_until_ms: self.locked_until_ms.filter(|u| now_ms < *u),
+            }
+        }
+    }
+}
+
+/// Session lifetime settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused this long ends.
+    pub idle_ms: i64,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute_ms: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle_ms: 2 * 3_600_000,
+            absolute_ms: 7 * 24 * 3_600_000,
+        }
+    }
+}
+
+impl SessionPolicy {
+    pub fn is_alive(&self, created_ms: i64, last_seen_ms: i64, now_ms: i64) -> bool {
+        now_ms < created_ms.saturating_add(self.absolute_ms)
+            && now_ms < last_seen_ms.saturating_add(self.idle_ms)
+    }
+
+    /// Writing `last_seen` on every request would turn every page view into
+    /// a write; once a minute is precise enough for a two-hour idle limit.
+    pub fn needs_touch(&self, last_seen_ms: i64, now_ms: i64) -> bool {
+        now_ms - last_seen_ms >= 60_000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(normalize_username(" Admin "), Ok("admin".into()));
+        assert_eq!(normalize_username("li.wei_2"), Ok("li.wei_2".into()));
+        assert_eq!(normalize_username(""), Err(Invalid::Required));
+        assert_eq!(normalize_username("ab"), Err(Invalid::TooShort));
+        assert_eq!(normalize_username("2abc"), Err(Invalid::BadCharacters));
+        assert_eq!(normalize_username("张三丰"), Err(Invalid::BadCharacters));
+        assert_eq!(normalize_username(&"a".repeat(33)), Err(Invalid::TooLong));
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(
+            normalize_phone("138 0013 8000"),
+            Ok(Some("13800138000".into()))
+        );
+        assert_eq!(
+            normalize_phone("+8613800138000"),
+            Ok(Some("13800138000".into()))
+        );
+        assert_eq!(normalize_phone(""), Ok(None));
+        assert_eq!(normalize_phone("23800138000"), Err(Invalid::BadPhone));
+        assert_eq!(normalize_phone("1380013800"), Err(Invalid::BadPhone));
+    }
+
+    #[test]
+    fn passwords() {
+        assert_eq!(check_password("abcdefg1", "x"), Ok(()));
+        assert_eq!(check_password("短密码1", "x"), Err(Invalid::TooShort));
+        assert_eq!(
+            check_password("abcdefgh", "x"),
+            Err(Invalid::PasswordTooWeak)
+        );
+        assert_eq!(
+            check_password("12345678", "x"),
+            Err(Invalid::PasswordTooWeak)
+        );
+        assert_eq!(
+            check_password("Admin123", "admin123"),
+            Err(Invalid::PasswordTooWeak)
+        );
+        assert_eq!(check_password("", "x"), Err(Invalid::Required));
+    }
+
+    #[test]
+    fn fifth_failure_locks_for_fifteen_minutes() {
+        let mut g = LoginGuard::default();
+        for _ in 0..4 {
+            g = g.after_failure(1_000);
+            assert!(!g.is_locked(1_000));
+        }
+        g = g.after_failure(1_000);
+        assert!(g.is_locked(1_000));
+        assert!(g.is_locked(1_000 + LOCKOUT_MS - 1));
+        assert!(!g.is_locked(1_000 + LOCKOUT_MS));
+        // After the lock expires, one failure does not lock again.
+        let g2 = g.after_failure(1_000 + LOCKOUT_MS);
+        assert_eq!(
+            g2,
+            LoginGuard {
+                failed_logins: 1,
+                locked_until_ms: None
+            }
+        );
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_or_old() {
+        let p = SessionPolicy {
+            idle_ms: 100,
+            absolute_ms: 1_000,
+        };
+        assert!(p.is_alive(0, 0, 99));
+        assert!(!p.is_alive(0, 0, 100));
+        assert!(p.is_alive(0, 950, 999));
+        assert!(!p.is_alive(0, 950, 1_000));
+        assert!(!p.needs_touch(0, 59_999));
+        assert!(p.needs_touch(0, 60_000));
+    }
+}

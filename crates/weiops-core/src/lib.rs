@@ -1,0 +1,13 @@
+//! Pure business rules of weiops.
+//!
+//! Everything in this crate decides something (how money is rounded, when a
+//! session has expired, whether a request may change state, who may see which
+//! rows) without doing any I/O. The server crate calls these functions from its
+//! handlers and store functions; tests and benchmarks call them directly.
+
+pub mod access;
+pub mod accounts;
+pub mod csrf;
+pub mod money;
+pub mod paging;
+pub mod time;

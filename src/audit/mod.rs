@@ -1,0 +1,103 @@
+//! The audit log: an append-only record of every change, written in the
+//! same transaction as the change itself, so that a change without its
+//! audit entry (or the reverse) cannot exist.
+
+pub mod api;
+pub mod pages;
+pub mod store;
+
+use serde_json::Value;
+
+use crate::db::{Tx, now_ms};
+use crate::http::AppState;
+
+/// Who made a change, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub request_id: String,
+    pub ip: String,
+}
+
+impl Actor {
+    /// Changes made by weiops itself or from the command line.
+    pub fn system(what: &str) -> Actor {
+        Actor {
+            user_id: None,
+            name: what.to_string(),
+            request_id: String::new(),
+            ip: String::new(),
+        }
+    }
+}
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub action: &'static str,
+    pub entity_type: &'static str,
+    pub entity_id: String,
+    pub summary: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl Change {
+    pub fn new(
+        action: &'static str,
+        entity_type: &'static str,
+        entity_id: impl ToString,
+    ) -> Change {
+        Change {
+            action,
+            entity_type,
+            entity_id: entity_id.to_string(),
+            summary: String::new(),
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn summary(mut self, summary: impl Into<String>) -> Change {
+        self.summary = summary.into();
+        self
+    }
+
+    pub fn before(mut self, v: Value) -> Change {
+        self.before = Some(v);
+        self
+    }
+
+    pub fn after(mut self, v: Value) -> Change {
+        self.after = Some(v);
+        self
+    }
+}
+
+/// Appends `change` inside the caller's transaction.
+#[tracing::instrument(skip_all, fields(action = change.action, entity = %change.entity_id))]
+pub async fn record(tx: &mut Tx<'_>, actor: &Actor, change: Change) -> crate::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, actor_name, action, entity_type, entity_id, summary, \
+         before_json, after_json, request_id, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(now_ms())
+    .bind(actor.user_id)
+    .bind(&actor.name)
+    .bind(change.action)
+    .bind(change.entity_type)
+    .bind(&change.entity_id)
+    .bind(&change.summary)
+    .bind(change.before.map(|v| v.to_string()))
+    .bind(change.after.map(|v| v.to_string()))
+    .bind(&actor.request_id)
+    .bind(&actor.ip)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub fn router() -> axum::Router<AppState> {
+    pages::router()
+}

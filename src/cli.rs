@@ -1,0 +1,311 @@
+//! The `weiops` command: `serve`, `migrate`, user and token administration,
+//! `backup`. Every flag can also be set with a `WEIOPS_*` variable.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::audit::Actor;
+use crate::config::{GlobalOpts, LogFormat, ServeOpts};
+use crate::db::{self, Db, Engine};
+use crate::http::{AppState, Settings};
+use crate::users::store as users;
+
+#[derive(Debug, Parser)]
+#[command(name = "weiops", version, about = "微运营 weiops — runs a 微商 brand company: staff, agents, orders, stock, finance", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web server (migrates the database first; on a new database
+    /// creates the `admin` account and prints its password once).
+    Serve(ServeOpts),
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a consistent copy of a running SQLite database to FILE
+    /// (for PostgreSQL, use pg_dump).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account. Without --password-stdin a random password is
+    /// printed, to be changed at first sign-in.
+    Create {
+        username: String,
+        /// Role code to give, e.g. `admin`; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (random, printed, to be changed at next sign-in,
+    /// unless given on standard input), end the user's sessions and lift a lock.
+    ResetPassword {
+        username: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it once.
+    Create {
+        username: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(g: &GlobalOpts) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&g.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match g.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let p = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!p.is_empty(), "no password on standard input");
+    Ok(p)
+}
+
+async fn open(g: &GlobalOpts, max_connections: u32) -> anyhow::Result<Db> {
+    let db = db::connect(&g.database_url(), max_connections).await?;
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+/// Explains a validation error from the store on the console.
+fn describe(e: crate::Error) -> anyhow::Error {
+    let locale = crate::i18n::Locale::En;
+    match &e {
+        crate::Error::Validation(fields) => {
+            let parts: Vec<String> = fields
+                .0
+                .iter()
+                .map(|(f, k)| format!("{f}: {}", locale.t(k)))
+                .collect();
+            anyhow::anyhow!("{}", parts.join("; "))
+        }
+        other => anyhow::anyhow!("{}", other.report().message(locale)),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Serve(opts) => serve(g, opts).await,
+        Command::Migrate => {
+            open(g, 1).await?;
+            println!("database is up to date: {}", db::redact(&g.database_url()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Create {
+            username,
+            roles,
+            name,
+            password_stdin,
+        }) => {
+            let db = open(g, 2).await?;
+            let mut role_ids = Vec::new();
+            for code in &roles {
+                let role = crate::access::roles::find_by_code(&db, code)
+                    .await
+                    .map_err(describe)?
+                    .with_context(|| format!("no role with code {code:?}"))?;
+                role_ids.push(role.id);
+            }
+            let password = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let input = users::NewUser {
+                display_name: name.unwrap_or_else(|| username.clone()),
+                username,
+                phone: None,
+                password,
+                role_ids,
+            };
+            let (id, generated) = users::create(&db, &Actor::system("cli"), &input)
+                .await
+                .map_err(describe)?;
+            println!(
+                "created user #{id} {}",
+                input.username.trim().to_ascii_lowercase()
+            );
+            if let Some(p) = generated {
+                println!("password (shown once; to be changed at first sign-in): {p}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::ResetPassword {
+            username,
+            password_stdin,
+        }) => {
+            let db = open(g, 2).await?;
+            let user = users::find_by_username(&db, &username)
+                .await
+                .map_err(describe)?
+                .with_context(|| format!("no user {username:?}"))?;
+            let chosen = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let given = chosen.is_some();
+            let p = users::reset_password(&db, &Actor::system("cli"), user.id, chosen)
+                .await
+                .map_err(describe)?;
+            if given {
+                println!(
+                    "password of {} changed; their sessions have ended",
+                    user.username
+                );
+            } else {
+                println!(
+                    "new password for {} (shown once; to be changed at next sign-in): {p}",
+                    user.username
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create { username, name }) => {
+            let db = open(g, 2).await?;
+            let user = users::find_by_username(&db, &username)
+                .await
+                .map_err(describe)?
+                .with_context(|| format!("no user {username:?}"))?;
+            let (_, secret) =
+                crate::auth::tokens::create(&db, &Actor::system("cli"), user.id, &name)
+                    .await
+                    .map_err(describe)?;
+            println!("{secret}");
+            eprintln!(
+                "API token for {} (shown once). Use: Authorization: Bearer <token>",
+                user.username
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file } => {
+            let url = g.database_url();
+            if db::engine_of(&url)? == Engine::Postgres {
+                eprintln!(
+                    "error: `weiops backup` copies SQLite databases. For PostgreSQL use pg_dump, e.g.\n  pg_dump --format=custom --file=weiops.dump \"{}\"",
+                    db::redact(&url)
+                );
+                return Ok(ExitCode::from(2));
+            }
+            anyhow::ensure!(
+                !file.exists(),
+                "{} already exists; choose a new file",
+                file.display()
+            );
+            let db = open(g, 1).await?;
+            // VACUUM INTO writes a consistent snapshot while the server runs.
+            sqlx::query("VACUUM INTO $1")
+                .bind(file.to_string_lossy().to_string())
+                .execute(&db.pool)
+                .await
+                .with_context(|| format!("backup to {} failed", file.display()))?;
+            println!("backup written to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
+    let db = open(g, opts.db_max_connections).await?;
+    if let Some(password) = users::bootstrap_admin(&db).await.map_err(describe)? {
+        println!("==============================================================");
+        println!(" weiops first start: created the administrator account");
+        println!("   username: admin");
+        println!("   password: {password}");
+        println!(" This password is shown only once; you will be asked to change");
+        println!(" it when you first sign in. 首次启动已创建管理员账号 admin，");
+        println!(" 密码仅显示这一次，首次登录时需修改。");
+        println!("==============================================================");
+    }
+    let mut settings = Settings::new(opts.base_url());
+    settings.session_policy = weiops_core::accounts::SessionPolicy {
+        idle_ms: opts.session_idle_minutes.max(1) * 60_000,
+        absolute_ms: opts.session_max_hours.max(1) * 3_600_000,
+    };
+    settings.trust_proxy = opts.trust_proxy;
+    settings.body_limit_bytes = opts.body_limit_kb.max(16) * 1024;
+    settings.request_timeout = std::time::Duration::from_secs(opts.request_timeout_secs.max(1));
+    let listener = tokio::net::TcpListener::bind(&opts.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.bind))?;
+    tracing::info!(address = %opts.bind, base_url = %settings.base_url, database = %db::redact(&g.database_url()), "weiops is serving");
+    println!(
+        "weiops {} is serving on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?
+    );
+    let state = AppState {
+        db,
+        settings: Arc::new(settings),
+        metrics: Arc::default(),
+    };
+    crate::http::serve(listener, state).await?;
+    Ok(ExitCode::SUCCESS)
+}

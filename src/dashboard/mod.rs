@@ -1,0 +1,61 @@
+//! The dashboard (首页): real figures about the installation.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::Result;
+use crate::audit::store::{self as audit, AuditEntry, AuditFilter};
+use crate::auth::sessions;
+use crate::db::now_ms;
+use crate::http::AppState;
+use crate::users::store as users;
+use crate::web::{self, PageCtx, chart};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(dashboard))
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/index.html")]
+struct DashboardPage {
+    ctx: PageCtx,
+    users_total: i64,
+    users_active: i64,
+    live_sessions: i64,
+    events_today: i64,
+    recent: Vec<AuditEntry>,
+    chart: String,
+}
+
+async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Response> {
+    let (users_total, users_active) = users::count(&state.db).await?;
+    let live_sessions = sessions::count_live(&state.db, &state.settings.session_policy).await?;
+    let now = now_ms();
+    let per_day = audit::per_day(&state.db, 14, now).await?;
+    let events_today = per_day.last().map(|(_, n)| *n).unwrap_or(0);
+    let recent = if ctx.can("audit.read") {
+        audit::query(
+            &state.db,
+            &AuditFilter::default(),
+            weiops_core::paging::PageRequest::new(Some(1), Some(8)),
+        )
+        .await?
+        .0
+    } else {
+        Vec::new()
+    };
+    let chart = chart::bar_chart(&ctx.t("dashboard.events_chart"), &per_day, 640, 200);
+    let ctx = ctx.titled("menu.dashboard", &[]);
+    Ok(web::page(DashboardPage {
+        ctx,
+        users_total,
+        users_active,
+        live_sessions,
+        events_today,
+        recent,
+        chart,
+    }))
+}

@@ -1,0 +1,238 @@
+//! The one application error: every failure a user can meet is a variant
+//! with a status code, a stable machine code and a localised message.
+//! Internal causes are logged with the request id and never shown.
+//!
+//! `Error::into_response` only attaches an [`ErrorReport`] to the response;
+//! the `render_errors` middleware (crate::http) turns it into a JSON body for
+//! the API or an HTML page for people, in the request's language. Errors
+//! axum produces by itself (unknown route, malformed JSON, wrong content
+//! type, oversized body) go through the same renderer.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use weiops_core::accounts::Invalid;
+
+use crate::i18n::Locale;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Field name → message key, in form order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, key: &str) {
+        if !self.has(field) {
+            self.0.push((field.to_string(), key.to_string()));
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|(f, _)| f == field)
+    }
+
+    /// The message key for `field`, for templates.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, k)| k.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Records an invalid value under `field` with the shared message keys.
+    pub fn invalid(&mut self, field: &str, why: Invalid) {
+        self.add(field, invalid_key(why));
+    }
+
+    /// `Ok(())` when nothing was recorded.
+    pub fn into_result(self) -> Result<()> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self))
+        }
+    }
+}
+
+pub fn invalid_key(why: Invalid) -> &'static str {
+    match why {
+        Invalid::Required => "field.required",
+        Invalid::TooShort => "field.too_short",
+        Invalid::TooLong => "field.too_long",
+        Invalid::BadCharacters => "field.bad_characters",
+        Invalid::BadPhone => "field.bad_phone",
+        Invalid::PasswordTooWeak => "field.password_weak",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("session expired")]
+    SessionExpired,
+    #[error("invalid or revoked API token")]
+    BadToken,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("account locked")]
+    AccountLocked,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("missing permission {0}")]
+    MissingPermission(&'static str),
+    /// Allowed in general, refused here; the key says why.
+    #[error("refused: {0}")]
+    Refused(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Validation(FieldErrors),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("cross-site request refused")]
+    Csrf,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// What the renderer needs to answer an error in any language.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub status: StatusCode,
+    pub code: &'static str,
+    /// Message key in locales/*.json.
+    pub key: String,
+    /// Values for `%{name}` placeholders; a value starting with `@` is a
+    /// message key itself (e.g. a permission's name).
+    pub args: Vec<(&'static str, String)>,
+    pub fields: FieldErrors,
+}
+
+impl ErrorReport {
+    pub fn new(status: StatusCode, code: &'static str, key: &str) -> Self {
+        ErrorReport {
+            status,
+            code,
+            key: key.to_string(),
+            args: Vec::new(),
+            fields: FieldErrors::default(),
+        }
+    }
+
+    pub fn message(&self, locale: Locale) -> String {
+        let args: Vec<(&str, String)> = self
+            .args
+            .iter()
+            .map(|(k, v)| match v.strip_prefix('@') {
+                Some(key) => (*k, locale.t(key)),
+                None => (*k, v.clone()),
+            })
+            .collect();
+        let borrowed: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        locale.tf(&self.key, &borrowed)
+    }
+
+    /// The report for a plain-text error axum produced by itself.
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, key) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "error.not_found"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "error.method_not_allowed"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "error.payload_too_large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "error.unsupported_media_type")
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => ("invalid_body", "error.invalid_body"),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => {
+                ("timeout", "error.timeout")
+            }
+            s if s.is_client_error() => ("bad_request", "error.bad_request"),
+            _ => ("internal", "error.internal"),
+        };
+        ErrorReport::new(status, code, key)
+    }
+}
+
+impl Error {
+    pub fn report(&self) -> ErrorReport {
+        use StatusCode as S;
+        match self {
+            Error::Unauthenticated => {
+                ErrorReport::new(S::UNAUTHORIZED, "unauthenticated", "error.unauthenticated")
+            }
+            Error::SessionExpired => {
+                ErrorReport::new(S::UNAUTHORIZED, "session_expired", "error.session_expired")
+            }
+            Error::BadToken => {
+                ErrorReport::new(S::UNAUTHORIZED, "invalid_token", "error.invalid_token")
+            }
+            Error::InvalidCredentials => ErrorReport::new(
+                S::UNAUTHORIZED,
+                "invalid_credentials",
+                "error.invalid_credentials",
+            ),
+            Error::AccountLocked => ErrorReport::new(
+                S::TOO_MANY_REQUESTS,
+                "account_locked",
+                "error.account_locked",
+            ),
+            Error::AccountDisabled => {
+                ErrorReport::new(S::FORBIDDEN, "account_disabled", "error.account_disabled")
+            }
+            Error::PasswordChangeRequired => ErrorReport::new(
+                S::FORBIDDEN,
+                "password_change_required",
+                "error.password_change_required",
+            ),
+            Error::MissingPermission(code) => {
+                let mut r = ErrorReport::new(S::FORBIDDEN, "forbidden", "error.missing_permission");
+                r.args.push(("permission", (*code).to_string()));
+                r.args.push(("name", format!("@perm.{code}")));
+                r
+            }
+            Error::Refused(key) => ErrorReport::new(S::FORBIDDEN, "refused", key),
+            Error::NotFound => ErrorReport::new(S::NOT_FOUND, "not_found", "error.not_found"),
+            Error::Validation(fields) => {
+                let mut r = ErrorReport::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "error.validation",
+                );
+                r.fields = fields.clone();
+                r
+            }
+            Error::Conflict(key) => ErrorReport::new(S::CONFLICT, "conflict", key),
+            Error::BadRequest(key) => ErrorReport::new(S::BAD_REQUEST, "bad_request", key),
+            Error::Csrf => ErrorReport::new(S::FORBIDDEN, "csrf_rejected", "error.csrf"),
+            Error::Internal(_) => {
+                ErrorReport::new(S::INTERNAL_SERVER_ERROR, "internal", "error.internal")
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::Internal(cause) = &self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let report = self.report();
+        let mut response = report.status.into_response();
+        response.extensions_mut().insert(report);
+        response
+    }
+}

@@ -1,0 +1,128 @@
+//! The left menu, grouped by domain. An item shows only to users holding its
+//! permission; a group with no visible item is hidden. Later domains add
+//! their group here.
+
+use crate::access::Principal;
+use crate::i18n::Locale;
+
+pub struct MenuItem {
+    pub key: &'static str,
+    pub href: &'static str,
+    pub permission: Option<&'static str>,
+}
+
+pub struct MenuGroup {
+    pub key: &'static str,
+    /// A glyph drawn by CSS (see assets/app.css `.icon-*`).
+    pub icon: &'static str,
+    pub items: &'static [MenuItem],
+}
+
+pub const MENU: &[MenuGroup] = &[
+    MenuGroup {
+        key: "menu.home",
+        icon: "home",
+        items: &[MenuItem {
+            key: "menu.dashboard",
+            href: "/",
+            permission: None,
+        }],
+    },
+    MenuGroup {
+        key: "menu.system",
+        icon: "system",
+        items: &[
+            MenuItem {
+                key: "menu.users",
+                href: "/users",
+                permission: Some("users.read"),
+            },
+            MenuItem {
+                key: "menu.roles",
+                href: "/roles",
+                permission: Some("roles.read"),
+            },
+            MenuItem {
+                key: "menu.audit",
+                href: "/audit",
+                permission: Some("audit.read"),
+            },
+        ],
+    },
+    MenuGroup {
+        key: "menu.account",
+        icon: "account",
+        items: &[
+            MenuItem {
+                key: "menu.password",
+                href: "/account/password",
+                permission: None,
+            },
+            MenuItem {
+                key: "menu.sessions",
+                href: "/account/sessions",
+                permission: None,
+            },
+            MenuItem {
+                key: "menu.tokens",
+                href: "/account/tokens",
+                permission: None,
+            },
+            MenuItem {
+                key: "menu.api_docs",
+                href: "/api/docs",
+                permission: None,
+            },
+        ],
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    pub label: String,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    pub label: String,
+    pub icon: &'static str,
+    pub items: Vec<ItemView>,
+    pub open: bool,
+}
+
+/// The menu as `principal` sees it, with the item for `path` marked active
+/// (the longest matching prefix, so /users/7/edit lights up "Users").
+pub fn visible(principal: &Principal, locale: Locale, path: &str) -> Vec<GroupView> {
+    let active_href = MENU
+        .iter()
+        .flat_map(|g| g.items.iter())
+        .filter(|i| i.href == path || (i.href != "/" && path.starts_with(i.href)))
+        .max_by_key(|i| i.href.len())
+        .map(|i| i.href);
+    MENU.iter()
+        .filter_map(|g| {
+            let items: Vec<ItemView> = g
+                .items
+                .iter()
+                .filter(|i| i.permission.is_none_or(|p| principal.can(p)))
+                .map(|i| ItemView {
+                    label: locale.t(i.key),
+                    href: i.href,
+                    active: Some(i.href) == active_href,
+                })
+                .collect();
+            if items.is_empty() {
+                return None;
+            }
+            let open = items.iter().any(|i| i.active);
+            Some(GroupView {
+                label: locale.t(g.key),
+                icon: g.icon,
+                items,
+                open,
+            })
+        })
+        .collect()
+}
