@@ -273,6 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
+    let shutdown = crate::http::shutdown_signal();
     let db = open(g, opts.db_max_connections).await?;
     if let Some(password) = users::bootstrap_admin(&db).await.map_err(describe)? {
         println!("==============================================================");
@@ -306,6 +307,6 @@ async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
         settings: Arc::new(settings),
         metrics: Arc::default(),
     };
-    crate::http::serve(listener, state).await?;
+    crate::http::serve(listener, state, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }

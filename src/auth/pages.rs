@@ -16,7 +16,7 @@ use crate::error::FieldErrors;
 use crate::http::{AppState, RequestMeta};
 use crate::i18n::{LANG_COOKIE, Locale};
 use crate::users::store as users;
-use crate::web::{self, PageCtx, PublicCtx};
+use crate::web::{self, FormPairs, PageCtx, PublicCtx};
 use crate::{Error, Result};
 
 pub fn router() -> Router<AppState> {
@@ -306,19 +306,13 @@ async fn sessions_page(
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ConfirmForm {
-    #[serde(default)]
-    confirm: String,
-}
-
 async fn revoke_other_sessions(
     State(state): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Form(form): Form<ConfirmForm>,
+    form: FormPairs,
 ) -> Result<Response> {
-    if form.confirm != "yes" {
+    if !form.confirmed() {
         let msg = ctx.t("account.confirm_sign_out_everywhere");
         return Ok(web::confirm(
             ctx,
@@ -447,9 +441,9 @@ async fn revoke_token(
     principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
-    Form(form): Form<ConfirmForm>,
+    form: FormPairs,
 ) -> Result<Response> {
-    if form.confirm != "yes" {
+    if !form.confirmed() {
         let msg = ctx.t("account.confirm_revoke_token");
         return Ok(web::confirm(
             ctx,

@@ -465,6 +465,13 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormPairs {
     type Rejection = crate::Error;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> crate::Result<Self> {
+        // A button-only form may arrive with no body and no content type.
+        if !req.headers().contains_key(header::CONTENT_TYPE) {
+            let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
+                .await
+                .map_err(|_| crate::Error::BadRequest("error.bad_form"))?;
+            return if body.is_empty() { Ok(FormPairs::default()) } else { Err(crate::Error::BadRequest("error.bad_form")) };
+        }
         let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
             .await
             .map_err(|_| crate::Error::BadRequest("error.bad_form"))?;

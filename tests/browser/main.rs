@@ -1,1 +1,449 @@
+//! Browser tests: real Chromium driven through chromedriver, at a desktop and
+//! a phone width. They need the Debian `chromium` and `chromium-driver`
+//! packages, so plain `cargo test` skips them; `.ci/run` runs them with
+//! `cargo test --test browser -- --ignored --test-threads=1`.
+//!
+//! Every page visited is also saved as a PNG under `target/screenshots/` so a
+//! person can look at the layout (CJK glyphs, sidebar, tables) after a run.
 
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use weiops::audit::Actor;
+use weiops::users::store::{self as users, NewUser};
+
+use common::TestApp;
+
+const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots");
+
+/// How long to wait for a page or an element; generous for a loaded 2-core box.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A chromedriver process on a free port, killed when dropped so a failing
+/// test leaves nothing running.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+}
+
+impl Chromedriver {
+    async fn start() -> Chromedriver {
+        let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        // Ask the OS for a free port, then hand it to chromedriver. Another
+        // process could take it in between; on a test box that is unlikely.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(&path)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
+        let driver = Chromedriver { child, port };
+        driver.wait_ready().await;
+        driver
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    async fn wait_ready(&self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(res) = http.get(format!("{}/status", self.url())).send().await {
+                if res.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on port {} within {WAIT:?}",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The size of the page in CSS pixels, and whether it is a touch phone.
+#[derive(Clone, Copy)]
+struct Screen {
+    width: u32,
+    height: u32,
+    phone: bool,
+}
+
+const DESKTOP: Screen = Screen {
+    width: 1280,
+    height: 900,
+    phone: false,
+};
+const PHONE: Screen = Screen {
+    width: 390,
+    height: 844,
+    phone: true,
+};
+
+/// A headless Chromium with a fixed viewport and its own profile.
+struct Browser {
+    client: Client,
+    _profile: tempfile::TempDir,
+    _driver: Chromedriver,
+}
+
+impl Browser {
+    async fn start(screen: Screen) -> Browser {
+        let Screen {
+            width,
+            height,
+            phone,
+        } = screen;
+        let driver = Chromedriver::start().await;
+        let profile = tempfile::tempdir().expect("profile dir");
+        let binary = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": binary,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-dev-shm-usage",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    // The app picks its language from Accept-Language; pin it
+                    // so the default (Chinese) pages are what we test.
+                    "--lang=zh-CN",
+                    format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": { "intl.accept_languages": "zh-CN,zh" },
+                // --window-size alone is not the viewport: headless Chromium
+                // keeps a minimum window width of 500 px and subtracts its
+                // (invisible) toolbars from the height. Device metrics pin
+                // the viewport exactly, and on a phone honour <meta viewport>.
+                "mobileEmulation": {
+                    "deviceMetrics": {
+                        "width": width, "height": height, "pixelRatio": 1.0,
+                        "mobile": phone, "touch": phone,
+                    },
+                },
+            }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url())
+            .await
+            .expect("new chromium session");
+        Browser {
+            client,
+            _profile: profile,
+            _driver: driver,
+        }
+    }
+
+    /// Runs `flow` on this browser, then closes the session whether the flow
+    /// passed or panicked (a panic is re-raised after closing).
+    async fn run<F>(self, flow: impl FnOnce(Client) -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let outcome = tokio::spawn(flow(self.client.clone())).await;
+        let _ = self.client.close().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
+/// The page is laid out at the screen's size (the phone CSS applies below 769 px).
+async fn assert_viewport(client: &Client, screen: Screen) {
+    let size = client
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .unwrap();
+    assert_eq!(size, json!([screen.width, screen.height]), "viewport size");
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    std::fs::create_dir_all(SCREENSHOTS).expect("screenshot dir");
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(format!("{SCREENSHOTS}/{name}.png"), png).expect("write screenshot");
+}
+
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+async fn body_text(client: &Client) -> String {
+    client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn path(client: &Client) -> String {
+    client.current_url().await.unwrap().path().to_string()
+}
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    let input = client.find(Locator::Css(css)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Fills and submits the login form (the login page must be open).
+async fn sign_in(client: &Client, login: &str, password: &str) {
+    fill(client, "input[name=login]", login).await;
+    fill(client, "input[name=password]", password).await;
+    click(client, "[data-testid=login-submit]").await;
+}
+
+/// The right edge of the sidebar in CSS pixels: at most 0 when it is off screen.
+async fn sidebar_right(client: &Client) -> f64 {
+    client
+        .execute(
+            "return document.querySelector('.sidebar').getBoundingClientRect().right",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .expect("a number")
+}
+
+/// The sidebar slides in with a 0.2 s transition; wait until it has settled.
+async fn wait_sidebar_open(client: &Client) -> f64 {
+    let deadline = Instant::now() + WAIT;
+    let mut last = sidebar_right(client).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = sidebar_right(client).await;
+        if now > 0.0 && (now - last).abs() < 0.5 {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sidebar did not open (right edge {now})"
+        );
+        last = now;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn desktop_first_sign_in_changes_password_then_reaches_users() {
+    let app = common::spawn_app().await;
+    let (_, generated) = users::create(
+        &app.db,
+        &Actor::system("test"),
+        &NewUser {
+            username: "xiaomei".into(),
+            display_name: "小美".into(),
+            phone: None,
+            password: None,
+            role_ids: vec![app.admin_role_id],
+        },
+    )
+    .await
+    .expect("create user");
+    let generated = generated.expect("a generated password");
+
+    Browser::start(DESKTOP)
+        .await
+        .run(|client| desktop_flow(client, app, generated))
+        .await;
+}
+
+async fn desktop_flow(client: Client, app: TestApp, generated: String) {
+    // A wrong password is refused on the login page.
+    client.goto(&app.url("/login")).await.unwrap();
+    let submit = wait_for(&client, "[data-testid=login-submit]").await;
+    assert_viewport(&client, DESKTOP).await;
+    assert_eq!(submit.text().await.unwrap(), "登录");
+    screenshot(&client, "login-1280").await;
+    sign_in(&client, "xiaomei", "Not-the-password-1").await;
+    wait_for(&client, "[data-testid=login-error]").await;
+    assert_eq!(path(&client).await, "/login");
+
+    // The generated password works once, and forces a change.
+    sign_in(&client, "xiaomei", &generated).await;
+    wait_for(&client, "input[name=current]").await;
+    assert_eq!(path(&client).await, "/account/password");
+    screenshot(&client, "password-change-1280").await;
+
+    let new_password = "Xiaomei-pass-2026";
+    fill(&client, "input[name=current]", &generated).await;
+    fill(&client, "input[name=new]", new_password).await;
+    fill(&client, "input[name=confirm]", new_password).await;
+    click(&client, "[data-testid=password-submit]").await;
+
+    // Dashboard, with the confirmation and both users counted.
+    let stat = wait_for(&client, "[data-testid=stat-users]").await;
+    assert_eq!(path(&client).await, "/");
+    wait_for(&client, ".flash-success").await;
+    assert_eq!(stat.text().await.unwrap().trim(), "2");
+    assert!(
+        client
+            .find(Locator::Css("svg.chart"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    assert!(
+        client
+            .find(Locator::Css(".sidebar"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    // Only the current menu group is unfolded; the others show their titles.
+    let menu = client
+        .find(Locator::Css(".sidebar"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        menu.contains("工作台") && menu.contains("系统管理"),
+        "menu: {menu}"
+    );
+    screenshot(&client, "dashboard-1280").await;
+
+    client.goto(&app.url("/users")).await.unwrap();
+    let table = wait_for(&client, "[data-testid=user-table]").await;
+    assert!(table.is_displayed().await.unwrap());
+    let rows = table.text().await.unwrap();
+    assert!(rows.contains("admin"), "users table: {rows}");
+    assert!(rows.contains("xiaomei"), "users table: {rows}");
+    assert!(
+        client
+            .find(Locator::Css("[data-testid=new-user]"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    let menu = client
+        .find(Locator::Css(".sidebar"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(menu.contains("用户管理"), "the users group unfolds: {menu}");
+    screenshot(&client, "users-1280").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn phone_menu_users_and_language_switch() {
+    let app = common::spawn_app().await;
+    Browser::start(PHONE)
+        .await
+        .run(|client| phone_flow(client, app))
+        .await;
+}
+
+async fn phone_flow(client: Client, app: TestApp) {
+    client.goto(&app.url("/login")).await.unwrap();
+    wait_for(&client, "[data-testid=login-submit]").await;
+    assert_viewport(&client, PHONE).await;
+    screenshot(&client, "login-390").await;
+    sign_in(&client, "admin", common::ADMIN_PASSWORD).await;
+
+    wait_for(&client, "[data-testid=stat-users]").await;
+    assert_eq!(path(&client).await, "/");
+    // The avatar holds the first character of the display name, nothing more.
+    let avatar = client
+        .find(Locator::Css("[data-testid=user-menu] .avatar"))
+        .await
+        .unwrap();
+    assert_eq!(avatar.text().await.unwrap(), "管");
+    screenshot(&client, "dashboard-390").await;
+
+    // The sidebar is off screen until the hamburger opens it.
+    let sidebar = client.find(Locator::Css(".sidebar")).await.unwrap();
+    let right = sidebar_right(&client).await;
+    assert!(
+        right <= 0.0,
+        "sidebar should be hidden on a phone, right edge at {right}"
+    );
+    let hamburger = wait_for(&client, "label.hamburger").await;
+    assert!(hamburger.is_displayed().await.unwrap());
+    hamburger.click().await.unwrap();
+    let right = wait_sidebar_open(&client).await;
+    assert!(right > 0.0);
+    assert!(sidebar.is_displayed().await.unwrap());
+    let menu = sidebar.text().await.unwrap();
+    assert!(menu.contains("系统管理"), "menu: {menu}");
+    screenshot(&client, "menu-390").await;
+
+    client.goto(&app.url("/users")).await.unwrap();
+    let table = wait_for(&client, "[data-testid=user-table]").await;
+    assert!(table.text().await.unwrap().contains("admin"));
+    assert!(
+        sidebar_right(&client).await <= 0.0,
+        "a new page starts with the menu closed"
+    );
+    screenshot(&client, "users-390").await;
+
+    // Switching language re-renders the same page in English.
+    click(&client, "[data-testid=lang-switch]").await;
+    wait_for(&client, "html[lang=en]").await;
+    assert_eq!(path(&client).await, "/users");
+    let text = body_text(&client).await;
+    assert!(
+        text.contains("Users"),
+        "page after switching to English: {text}"
+    );
+    wait_for(&client, "[data-testid=user-table]").await;
+    screenshot(&client, "users-390-en").await;
+}

@@ -18,7 +18,7 @@ pub enum Invalid {
     PasswordTooWeak,
 }
 
-/// Usernames: 3–32 characters of ASCII letters, digits, `_`, `.`, `-`,
+/// Usernames: 2–32 characters of ASCII letters, digits, `_`, `.`, `-`,
 /// starting with a letter, compared case-insensitively (stored lowercase),
 /// so `Admin` and `admin` cannot both exist.
 pub fn normalize_username(input: &str) -> Result<String, Invalid> {
@@ -26,7 +26,7 @@ pub fn normalize_username(input: &str) -> Result<String, Invalid> {
     if name.is_empty() {
         return Err(Invalid::Required);
     }
-    if name.chars().count() < 3 {
+    if name.chars().count() < 2 {
         return Err(Invalid::TooShort);
     }
     if name.chars().count() > 32 {
@@ -176,7 +176,8 @@ mod tests {
         assert_eq!(normalize_username(" Admin "), Ok("admin".into()));
         assert_eq!(normalize_username("li.wei_2"), Ok("li.wei_2".into()));
         assert_eq!(normalize_username(""), Err(Invalid::Required));
-        assert_eq!(normalize_username("ab"), Err(Invalid::TooShort));
+        assert_eq!(normalize_username("a"), Err(Invalid::TooShort));
+        assert_eq!(normalize_username("li"), Ok("li".into()));
         assert_eq!(normalize_username("2abc"), Err(Invalid::BadCharacters));
         assert_eq!(normalize_username("张三丰"), Err(Invalid::BadCharacters));
         assert_eq!(normalize_username(&"a".repeat(33)), Err(Invalid::TooLong));
