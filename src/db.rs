@@ -49,11 +49,11 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
             "SQLite needs a file path (an in-memory database is one per connection): {url:?}"
         );
     }
-    if let Some(parent) = Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create the data folder {}", parent.display()))?;
-        }
+    if let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the data folder {}", parent.display()))?;
     }
     if url.contains("mode=") {
         Ok(url.to_string())

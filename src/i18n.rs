@@ -58,10 +58,11 @@ impl Locale {
                 .and_then(|q| q.parse::<f32>().ok())
                 .map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u32)
                 .unwrap_or(1000);
-            if let Some(loc) = Locale::parse(tag) {
-                if q > 0 && best.is_none_or(|(_, bq)| q > bq) {
-                    best = Some((loc, q));
-                }
+            if let Some(loc) = Locale::parse(tag)
+                && q > 0
+                && best.is_none_or(|(_, bq)| q > bq)
+            {
+                best = Some((loc, q));
             }
         }
         best.map(|(l, _)| l)

@@ -385,16 +385,16 @@ pub async fn create(db: &Db, actor: &Actor, input: &NewUser) -> Result<(i64, Opt
         .map_err(|e| errors.invalid("phone", e))
         .ok();
     let given = input.password.as_deref().filter(|p| !p.is_empty());
-    if let (Some(p), Some(u)) = (given, username.as_deref()) {
-        if let Err(e) = check_password(p, u) {
-            errors.invalid("password", e);
-        }
+    if let (Some(p), Some(u)) = (given, username.as_deref())
+        && let Err(e) = check_password(p, u)
+    {
+        errors.invalid("password", e);
     }
     check_roles_exist(db, &input.role_ids, &mut errors).await?;
-    if let Some(phone) = &phone {
-        if !unique_phone(db, phone, None).await? {
-            errors.add("phone", "user.phone_taken");
-        }
+    if let Some(phone) = &phone
+        && !unique_phone(db, phone, None).await?
+    {
+        errors.add("phone", "user.phone_taken");
     }
     errors.into_result()?;
     let (username, display_name, phone) = (
@@ -469,10 +469,10 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UserUpdate) -> Resu
     if let Some(roles) = &input.role_ids {
         check_roles_exist(db, roles, &mut errors).await?;
     }
-    if let Some(Some(p)) = &phone {
-        if !unique_phone(db, &Some(p.clone()), Some(id)).await? {
-            errors.add("phone", "user.phone_taken");
-        }
+    if let Some(Some(p)) = &phone
+        && !unique_phone(db, &Some(p.clone()), Some(id)).await?
+    {
+        errors.add("phone", "user.phone_taken");
     }
     errors.into_result()?;
     let (display_name, phone) = (display_name.unwrap_or_default(), phone.flatten());
@@ -590,12 +590,12 @@ pub async fn reset_password(
     chosen: Option<String>,
 ) -> Result<String> {
     let user = get(db, id).await?;
-    if let Some(p) = &chosen {
-        if let Err(e) = check_password(p, &user.username) {
-            let mut f = FieldErrors::default();
-            f.invalid("password", e);
-            return Err(Error::Validation(f));
-        }
+    if let Some(p) = &chosen
+        && let Err(e) = check_password(p, &user.username)
+    {
+        let mut f = FieldErrors::default();
+        f.invalid("password", e);
+        return Err(Error::Validation(f));
     }
     let must_change = i64::from(chosen.is_none());
     let new_password = chosen.unwrap_or_else(random_password);

@@ -470,7 +470,11 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormPairs {
             let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
                 .await
                 .map_err(|_| crate::Error::BadRequest("error.bad_form"))?;
-            return if body.is_empty() { Ok(FormPairs::default()) } else { Err(crate::Error::BadRequest("error.bad_form")) };
+            return if body.is_empty() {
+                Ok(FormPairs::default())
+            } else {
+                Err(crate::Error::BadRequest("error.bad_form"))
+            };
         }
         let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
             .await

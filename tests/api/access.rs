@@ -11,7 +11,10 @@ async fn a_page_without_permission_is_a_403_naming_it() {
     let res = c.get(app.url("/users")).send().await.unwrap();
     assert_eq!(res.status(), 403);
     let html = res.text().await.unwrap();
-    assert!(html.contains("users.read") && html.contains("查看用户"), "{html}");
+    assert!(
+        html.contains("users.read") && html.contains("查看用户"),
+        "{html}"
+    );
     // The audit log is allowed.
     assert_eq!(c.get(app.url("/audit")).send().await.unwrap().status(), 200);
 }
@@ -22,12 +25,28 @@ async fn the_api_denies_with_the_same_rule_and_one_error_shape() {
     let viewer = app.role("viewer", &["audit.read"], "own").await;
     app.user("zhang", "Zhang-pass-1", vec![viewer]).await;
     let token = app.token_for("zhang").await;
-    let res = app.api_client().get(app.url("/api/v1/users")).bearer_auth(&token).header("accept-language", "en").send().await.unwrap();
+    let res = app
+        .api_client()
+        .get(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden");
-    assert_eq!(body["error"]["message"], "Permission denied: requires \u{201c}View users\u{201d} (users.read)");
-    let res = app.api_client().get(app.url("/api/v1/audit")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "Permission denied: requires \u{201c}View users\u{201d} (users.read)"
+    );
+    let res = app
+        .api_client()
+        .get(app.url("/api/v1/audit"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
 
@@ -36,11 +55,29 @@ async fn menus_show_only_what_the_user_may_open() {
     let app = spawn_app().await;
     let viewer = app.role("viewer", &["audit.read"], "own").await;
     app.user("zhang", "Zhang-pass-1", vec![viewer]).await;
-    let html = app.login("zhang", "Zhang-pass-1").await.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .login("zhang", "Zhang-pass-1")
+        .await
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("href=\"/audit\""));
     assert!(!html.contains("href=\"/users\""));
     assert!(!html.contains("href=\"/roles\""));
-    let admin_html = app.login_admin().await.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let admin_html = app
+        .login_admin()
+        .await
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(admin_html.contains("href=\"/users\"") && admin_html.contains("href=\"/roles\""));
 }
 
@@ -51,15 +88,41 @@ async fn data_scope_own_sees_only_itself() {
     let me = app.user("wang", "Wang-pass-1", vec![hr]).await;
     app.user("zhao", "Zhao-pass-1", vec![]).await;
     let token = app.token_for("wang").await;
-    let page: serde_json::Value =
-        app.api_client().get(app.url("/api/v1/users")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let page: serde_json::Value = app
+        .api_client()
+        .get(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["id"], me);
-    let admin_id = weiops::users::store::find_by_username(&app.db, "admin").await.unwrap().unwrap().id;
-    let res = app.api_client().get(app.url(&format!("/api/v1/users/{admin_id}"))).bearer_auth(&token).send().await.unwrap();
+    let admin_id = weiops::users::store::find_by_username(&app.db, "admin")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let res = app
+        .api_client()
+        .get(app.url(&format!("/api/v1/users/{admin_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404, "out of scope looks like absent");
-    let me_json: serde_json::Value =
-        app.api_client().get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me_json: serde_json::Value = app
+        .api_client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me_json["data_scope"], "own");
     assert_eq!(me_json["permissions"], serde_json::json!(["users.read"]));
 }
@@ -68,7 +131,11 @@ async fn data_scope_own_sees_only_itself() {
 async fn data_scope_department_tree_covers_subdepartments() {
     let app = spawn_app().await;
     let now = weiops::db::now_ms();
-    for (id, parent, path) in [(1i64, None, "/1/"), (2, Some(1i64), "/1/2/"), (3, None, "/3/")] {
+    for (id, parent, path) in [
+        (1i64, None, "/1/"),
+        (2, Some(1i64), "/1/2/"),
+        (3, None, "/3/"),
+    ] {
         sqlx::query("INSERT INTO departments (id, parent_id, name, path, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(parent)
@@ -84,12 +151,30 @@ async fn data_scope_department_tree_covers_subdepartments() {
     let sub = app.user("sub", "Sub-pass-1", vec![]).await;
     let other = app.user("other", "Other-pass-1", vec![]).await;
     for (user, dept) in [(boss, 1i64), (sub, 2), (other, 3)] {
-        sqlx::query("UPDATE users SET department_id = $1 WHERE id = $2").bind(dept).bind(user).execute(&app.db.pool).await.unwrap();
+        sqlx::query("UPDATE users SET department_id = $1 WHERE id = $2")
+            .bind(dept)
+            .bind(user)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
     }
     let token = app.token_for("boss").await;
-    let page: serde_json::Value =
-        app.api_client().get(app.url("/api/v1/users?sort=username")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    let names: Vec<&str> = page["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    let page: serde_json::Value = app
+        .api_client()
+        .get(app.url("/api/v1/users?sort=username"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["boss", "sub"]);
 }
 
@@ -99,7 +184,15 @@ async fn cross_site_posts_are_refused() {
     app.login_admin().await;
     // A page on another site posting with the victim's cookie.
     let evil = app.client_from_origin("http://evil.example");
-    let res = evil.post(app.url("/login")).form(&[("login", "admin"), ("password", crate::common::ADMIN_PASSWORD)]).send().await.unwrap();
+    let res = evil
+        .post(app.url("/login"))
+        .form(&[
+            ("login", "admin"),
+            ("password", crate::common::ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "login CSRF refused too");
     let c = app.login_admin().await;
     // Fetch metadata from a browser says where the form was.
@@ -121,8 +214,17 @@ async fn cross_site_posts_are_refused() {
         .await
         .unwrap();
     assert_eq!(res3.status(), 303);
-    let roles: Vec<String> = app.audit_actions().await.into_iter().filter(|a| a == "role.create").collect();
-    assert_eq!(roles.len(), 1, "only the same-origin request created a role");
+    let roles: Vec<String> = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|a| a == "role.create")
+        .collect();
+    assert_eq!(
+        roles.len(),
+        1,
+        "only the same-origin request created a role"
+    );
 }
 
 #[tokio::test]

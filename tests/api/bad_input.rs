@@ -26,8 +26,15 @@ async fn malformed_json_wrong_type_and_missing_fields() {
     assert_eq!(body["error"]["code"], "bad_request");
     assert_eq!(body["error"]["message"], "请求不正确");
 
-    let (status, body) =
-        error_of(api.post(app.url("/api/v1/roles")).bearer_auth(&token).body("code=x").send().await.unwrap()).await;
+    let (status, body) = error_of(
+        api.post(app.url("/api/v1/roles"))
+            .bearer_auth(&token)
+            .body("code=x")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 415);
     assert_eq!(body["error"]["code"], "unsupported_media_type");
 
@@ -43,7 +50,14 @@ async fn malformed_json_wrong_type_and_missing_fields() {
     .await;
     assert_eq!(status, 422);
     assert_eq!(body["error"]["message"], "The request body is malformed");
-    assert_eq!(app.audit_actions().await.iter().filter(|a| a.starts_with("role.")).count(), 0);
+    assert_eq!(
+        app.audit_actions()
+            .await
+            .iter()
+            .filter(|a| a.starts_with("role."))
+            .count(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -72,11 +86,25 @@ async fn spawn_app_small() -> crate::common::TestApp {
 #[tokio::test]
 async fn unauthenticated_api_calls_get_401_json() {
     let app = spawn_app().await;
-    let (status, body) = error_of(app.api_client().get(app.url("/api/v1/users")).send().await.unwrap()).await;
+    let (status, body) = error_of(
+        app.api_client()
+            .get(app.url("/api/v1/users"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthenticated");
-    let (status, body) =
-        error_of(app.api_client().get(app.url("/api/v1/users")).bearer_auth("wops_forged").send().await.unwrap()).await;
+    let (status, body) = error_of(
+        app.api_client()
+            .get(app.url("/api/v1/users"))
+            .bearer_auth("wops_forged")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "invalid_token");
 }
@@ -85,14 +113,25 @@ async fn unauthenticated_api_calls_get_401_json() {
 async fn malformed_forms_and_ids() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
-    let res = c.post(app.url("/users")).form(&[("username", "li"), ("role_ids", "abc")]).send().await.unwrap();
+    let res = c
+        .post(app.url("/users"))
+        .form(&[("username", "li"), ("role_ids", "abc")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("表单内容不正确"));
     let res = c.get(app.url("/users/not-a-number")).send().await.unwrap();
     assert_eq!(res.status(), 400);
     let res = c.get(app.url("/api/v1/users/99999")).send().await.unwrap();
     assert_eq!(res.status(), 404);
-    let res = c.post(app.url("/login")).header("content-type", "application/x-www-form-urlencoded").body("%%%").send().await.unwrap();
+    let res = c
+        .post(app.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("%%%")
+        .send()
+        .await
+        .unwrap();
     assert!(res.status().is_client_error());
     assert!(!res.status().is_server_error());
 }

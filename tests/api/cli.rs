@@ -11,12 +11,21 @@ fn weiops(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (i32, St
         .env_remove("WEIOPS_DATABASE_URL")
         .env("WEIOPS_DATA_DIR", dir)
         .env("WEIOPS_LOG", "warn")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     (
@@ -34,7 +43,15 @@ fn version_and_help() {
     assert!(out.starts_with("weiops "));
     let (code, out, _) = weiops(dir.path(), &["--help"], None);
     assert_eq!(code, 0);
-    for word in ["serve", "migrate", "user", "token", "backup", "--database-url", "--data-dir"] {
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "token",
+        "backup",
+        "--database-url",
+        "--data-dir",
+    ] {
         assert!(out.contains(word), "{word} in help");
     }
 }
@@ -45,21 +62,58 @@ fn users_tokens_and_backup_from_the_command_line() {
     let (code, out, err) = weiops(dir.path(), &["migrate"], None);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("up to date"));
-    assert!(dir.path().join("weiops.db").exists(), "created in the data dir");
+    assert!(
+        dir.path().join("weiops.db").exists(),
+        "created in the data dir"
+    );
 
-    let (code, out, err) = weiops(dir.path(), &["user", "create", "boss", "--role", "admin"], None);
+    let (code, out, err) = weiops(
+        dir.path(),
+        &["user", "create", "boss", "--role", "admin"],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("password (shown once"), "{out}");
 
-    let (code, _, err) = weiops(dir.path(), &["user", "create", "cw", "--role", "admin", "--password-stdin"], Some("Cw-pass-2026\n"));
+    let (code, _, err) = weiops(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "cw",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some("Cw-pass-2026\n"),
+    );
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = weiops(dir.path(), &["user", "create", "cw", "--role", "admin"], None);
+    let (code, _, err) = weiops(
+        dir.path(),
+        &["user", "create", "cw", "--role", "admin"],
+        None,
+    );
     assert_ne!(code, 0);
     assert!(err.contains("username: This username is taken"), "{err}");
-    let (code, _, err) = weiops(dir.path(), &["user", "create", "x1", "--role", "nope"], None);
+    let (code, _, err) = weiops(
+        dir.path(),
+        &["user", "create", "x1", "--role", "nope"],
+        None,
+    );
     assert_ne!(code, 0);
     assert!(err.contains("no role with code \"nope\""));
-    let (code, _, err) = weiops(dir.path(), &["user", "create", "weak", "--role", "admin", "--password-stdin"], Some("abc\n"));
+    let (code, _, err) = weiops(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "weak",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some("abc\n"),
+    );
     assert_ne!(code, 0);
     assert!(err.contains("password"), "{err}");
 
@@ -87,8 +141,16 @@ fn users_tokens_and_backup_from_the_command_line() {
 #[test]
 fn backup_on_postgres_points_to_pg_dump() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) =
-        weiops(dir.path(), &["--database-url", "postgres://u:secret@127.0.0.1:1/db", "backup", "x.dump"], None);
+    let (code, _, err) = weiops(
+        dir.path(),
+        &[
+            "--database-url",
+            "postgres://u:secret@127.0.0.1:1/db",
+            "backup",
+            "x.dump",
+        ],
+        None,
+    );
     assert_eq!(code, 2);
     assert!(err.contains("pg_dump"));
     assert!(!err.contains("secret"), "password redacted");
@@ -99,13 +161,29 @@ fn unreachable_database_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = weiops(
         dir.path(),
-        &["--database-url", "postgres://weiops:pw@127.0.0.1:1/weiops", "serve", "--bind", "127.0.0.1:0"],
+        &[
+            "--database-url",
+            "postgres://weiops:pw@127.0.0.1:1/weiops",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ],
         None,
     );
     assert_eq!(code, 1);
-    let line = err.lines().find(|l| l.starts_with("error:")).expect("an error line");
-    assert!(line.contains("cannot connect to the database at postgres://weiops:***@127.0.0.1:1/weiops"), "{err}");
-    let (code, _, err) = weiops(dir.path(), &["--database-url", "mysql://x", "migrate"], None);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .expect("an error line");
+    assert!(
+        line.contains("cannot connect to the database at postgres://weiops:***@127.0.0.1:1/weiops"),
+        "{err}"
+    );
+    let (code, _, err) = weiops(
+        dir.path(),
+        &["--database-url", "mysql://x", "migrate"],
+        None,
+    );
     assert_eq!(code, 1);
     assert!(err.contains("unsupported database URL"));
 }
@@ -113,7 +191,11 @@ fn unreachable_database_is_a_one_line_error() {
 #[test]
 fn serve_bootstraps_admin_once_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env_remove("WEIOPS_DATABASE_URL")
@@ -137,7 +219,10 @@ fn serve_bootstraps_admin_once_and_stops_on_sigterm() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "graceful exit on SIGTERM");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("username: admin") && stdout.contains("password: "), "{stdout}");
+    assert!(
+        stdout.contains("username: admin") && stdout.contains("password: "),
+        "{stdout}"
+    );
 
     // A second start prints no password.
     let (code, out, _) = weiops(dir.path(), &["migrate"], None);
@@ -147,6 +232,9 @@ fn serve_bootstraps_admin_once_and_stops_on_sigterm() {
 
 /// SIGTERM without a libc dependency: the `kill` command.
 fn unsafe_kill(pid: u32) {
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }

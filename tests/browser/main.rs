@@ -61,10 +61,10 @@ impl Chromedriver {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + WAIT;
         loop {
-            if let Ok(res) = http.get(format!("{}/status", self.url())).send().await {
-                if res.status().is_success() {
-                    return;
-                }
+            if let Ok(res) = http.get(format!("{}/status", self.url())).send().await
+                && res.status().is_success()
+            {
+                return;
             }
             assert!(
                 Instant::now() < deadline,

@@ -119,7 +119,7 @@ impl fmt::Display for Fen {
         let digits = yuan.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(ch);
@@ -148,7 +148,7 @@ impl fmt::Display for Bp {
         let frac = self.0 % 100;
         if frac == 0 {
             write!(f, "{whole}%")
-        } else if frac % 10 == 0 {
+        } else if frac.is_multiple_of(10) {
             write!(f, "{whole}.{}%", frac / 10)
         } else {
             write!(f, "{whole}.{frac:02}%")
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(Fen(123_456).to_string(), "¥1,234.56");
         assert_eq!(Fen(0).to_string(), "¥0.00");
         assert_eq!(Fen(-5).to_string(), "-¥0.05");
-        assert_eq!(Fen(100_000_000_00).to_string(), "¥100,000,000.00");
+        assert_eq!(Fen(10_000_000_000).to_string(), "¥100,000,000.00");
         assert_eq!(Fen(i64::MIN).to_string(), "-¥92,233,720,368,547,758.08");
     }
 
