@@ -28,15 +28,13 @@
       if (history.length > 1) { e.preventDefault(); history.back(); }
     });
   });
-  // Batch buttons need a selection.
-  document.querySelectorAll("[data-batch]").forEach(function (b) {
-    b.addEventListener("click", function (e) {
+  // Batch buttons act on the checked rows: disabled while none is checked.
+  function syncBatch() {
+    document.querySelectorAll("[data-batch]").forEach(function (b) {
       var form = b.closest("form");
-      if (form && !form.querySelector('input[name="ids"]:checked')) {
-        e.preventDefault();
-        form.classList.add("need-selection");
-        setTimeout(function () { form.classList.remove("need-selection"); }, 1200);
-      }
+      b.disabled = !(form && form.querySelector('input[name="ids"]:checked'));
     });
-  });
+  }
+  document.addEventListener("change", syncBatch);
+  syncBatch();
 })();

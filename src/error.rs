@@ -81,6 +81,8 @@ pub enum Error {
     InvalidCredentials,
     #[error("account locked")]
     AccountLocked,
+    #[error("too many attempts from this address")]
+    TooManyAttempts,
     #[error("account disabled")]
     AccountDisabled,
     #[error("password change required")]
@@ -189,6 +191,11 @@ impl Error {
                 S::TOO_MANY_REQUESTS,
                 "account_locked",
                 "error.account_locked",
+            ),
+            Error::TooManyAttempts => ErrorReport::new(
+                S::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "error.too_many_attempts",
             ),
             Error::AccountDisabled => {
                 ErrorReport::new(S::FORBIDDEN, "account_disabled", "error.account_disabled")

@@ -80,6 +80,11 @@ impl Locale {
         rust_i18n::t!(key, locale = self.code()).into_owned()
     }
 
+    /// The text for `key`, or `None` when no locale has it.
+    pub fn try_t(self, key: &str) -> Option<String> {
+        crate::_rust_i18n_try_translate(self.code(), key).map(|c| c.into_owned())
+    }
+
     /// The text for `key` with `%{name}` placeholders filled in.
     pub fn tf(self, key: &str, args: &[(&str, &str)]) -> String {
         let mut text = self.t(key);

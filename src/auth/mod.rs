@@ -5,6 +5,7 @@ pub mod api;
 pub mod pages;
 pub mod password;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 use base64::Engine;

@@ -125,7 +125,12 @@ async fn login(
     .await
     {
         Ok(s) => s,
-        Err(e @ (Error::InvalidCredentials | Error::AccountLocked | Error::AccountDisabled)) => {
+        Err(
+            e @ (Error::InvalidCredentials
+            | Error::AccountLocked
+            | Error::AccountDisabled
+            | Error::TooManyAttempts),
+        ) => {
             let report = e.report();
             return Ok(again(ctx, report.status, &report.key));
         }

@@ -11,7 +11,7 @@ use weiops_core::paging::{PageInfo, PageRequest};
 use crate::access::Principal;
 use crate::access::roles::ADMIN_ROLE;
 use crate::audit::{self, Actor, Change};
-use crate::auth::{password, random_password, sessions};
+use crate::auth::{password, random_password, sessions, throttle};
 use crate::db::{Db, Tx, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
 use crate::{Error, Result};
@@ -717,6 +717,11 @@ pub async fn sign_in(
     request_id: &str,
 ) -> Result<SignedIn> {
     let login = login.trim();
+    let now = now_ms();
+    let ip_key = format!("login:{ip}");
+    if throttle::exhausted(db, &ip_key, throttle::FAILED_LOGINS_PER_IP, now).await? {
+        return Err(Error::TooManyAttempts);
+    }
     let by_phone = normalize_phone(login).ok().flatten();
     let row = sqlx::query(
         "SELECT id, username, password_hash, status, failed_logins, locked_until, locale, must_change_password \
@@ -729,6 +734,7 @@ pub async fn sign_in(
     let Some(row) = row else {
         // Same work as for a real account: no timing hint that it exists.
         let _ = password::verify(password_given.to_string(), password::DUMMY_HASH.clone()).await?;
+        throttle::hit(db, &ip_key, throttle::FAILED_LOGINS_PER_IP, now).await?;
         return Err(Error::InvalidCredentials);
     };
     let id: i64 = row.try_get("id")?;
@@ -749,6 +755,7 @@ pub async fn sign_in(
     }
     let stored: String = row.try_get("password_hash")?;
     if !password::verify(password_given.to_string(), stored).await? {
+        throttle::hit(db, &ip_key, throttle::FAILED_LOGINS_PER_IP, now).await?;
         let next = guard.after_failure(now);
         let mut tx = db.pool.begin().await?;
         sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")

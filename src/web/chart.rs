@@ -9,6 +9,24 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Gridlines above zero.
+const TICKS: i64 = 4;
+
+/// A round step (1, 2 or 5 × 10^n) such that `TICKS` steps reach `max`:
+/// every gridline then carries an exact integer label.
+fn axis(max: i64) -> (i64, i64) {
+    let mut magnitude = 1i64;
+    loop {
+        for m in [1, 2, 5] {
+            let step = m * magnitude;
+            if step * TICKS >= max {
+                return (step, step * TICKS);
+            }
+        }
+        magnitude = magnitude.saturating_mul(10);
+    }
+}
+
 /// A bar chart of labelled integer values. `title` is read by screen
 /// readers. The output is safe to embed as HTML: every label is escaped.
 pub fn bar_chart(title: &str, points: &[(String, i64)], width: u32, height: u32) -> String {
@@ -20,24 +38,16 @@ pub fn bar_chart(title: &str, points: &[(String, i64)], width: u32, height: u32)
     let plot_w = w - pad_left - 8.0;
     let plot_h = h - pad_bottom - pad_top;
     let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    // A round top for the axis: 1, 2, 5 × 10^n.
-    let mut top = 1i64;
-    while top < max {
-        top = match top.to_string().chars().next() {
-            Some('1') => top * 2,
-            Some('2') => top / 2 * 5,
-            _ => top * 2,
-        };
-    }
+    let (step, top) = axis(max);
     let mut svg = String::new();
     let _ = write!(
         svg,
         "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
         escape(title)
     );
-    for i in 0..=4 {
-        let y = pad_top + plot_h * f64::from(i) / 4.0;
-        let value = top - top * i64::from(i) / 4;
+    for i in 0..=TICKS {
+        let y = pad_top + plot_h * (i as f64) / (TICKS as f64);
+        let value = top - step * i;
         let _ = write!(
             svg,
             "<line x1=\"{pad_left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" class=\"grid\"/>\
@@ -60,7 +70,8 @@ pub fn bar_chart(title: &str, points: &[(String, i64)], width: u32, height: u32)
             "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bar_w:.1}\" height=\"{bh:.1}\" class=\"bar\"><title>{}: {v}</title></rect>",
             escape(label)
         );
-        if i % label_every == 0 {
+        // Count from the newest point so the latest (today) is labelled.
+        if (points.len() - 1 - i) % label_every == 0 {
             let _ = write!(
                 svg,
                 "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"middle\">{}</text>",
@@ -85,6 +96,16 @@ mod tests {
         assert!(svg.contains("&lt;x&gt;"));
         assert!(svg.contains("aria-label=\"a&lt;b\""));
         assert!(!svg.contains("<x>"));
+    }
+
+    #[test]
+    fn axis_labels_are_exact_and_round() {
+        assert_eq!(axis(1), (1, 4));
+        assert_eq!(axis(5), (2, 8));
+        assert_eq!(axis(8), (2, 8));
+        assert_eq!(axis(9), (5, 20));
+        assert_eq!(axis(37), (10, 40));
+        assert_eq!(axis(41), (20, 80));
     }
 
     #[test]

@@ -72,6 +72,20 @@ impl PageCtx {
         self.locale.tf(key, &[("n", &n.borrow().to_string())])
     }
 
+    /// An audit action (`user.create`) in words; unknown codes as they are.
+    pub fn action_label(&self, code: &str) -> String {
+        self.locale
+            .try_t(&format!("action.{code}"))
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// An audit entity type (`user`) in words; unknown types as they are.
+    pub fn entity_label(&self, code: &str) -> String {
+        self.locale
+            .try_t(&format!("entity.{code}"))
+            .unwrap_or_else(|| code.to_string())
+    }
+
     /// `¥1,234.56`.
     pub fn money(&self, fen: impl Borrow<i64>) -> String {
         Fen(*fen.borrow()).to_string()

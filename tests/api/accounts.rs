@@ -378,3 +378,45 @@ async fn language_follows_header_then_choice_and_is_remembered() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn one_address_cannot_spray_passwords_across_accounts() {
+    let app = spawn_app().await;
+    let c = app.client();
+    for i in 0..20 {
+        let name = format!("ghost{i}");
+        let res = c
+            .post(app.url("/login"))
+            .form(&[("login", name.as_str()), ("password", "Guess-123")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "attempt {i}");
+    }
+    // Even a correct password from that address now waits.
+    let res = c
+        .post(app.url("/login"))
+        .form(&[("login", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("同一地址登录失败次数过多")
+    );
+    // The window passes: allowed again.
+    sqlx::query("UPDATE rate_limits SET window_start = window_start - 11 * 60 * 1000")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let res = c
+        .post(app.url("/login"))
+        .form(&[("login", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}

@@ -203,14 +203,15 @@ async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
-async fn body_text(client: &Client) -> String {
-    client
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// The visible text of the first element matching `css`.
+async fn text_of(client: &Client, css: &str) -> String {
+    let element = client.find(Locator::Css(css)).await.unwrap();
+    element.text().await.unwrap()
+}
+
+async fn displayed(client: &Client, css: &str) -> bool {
+    let element = client.find(Locator::Css(css)).await.unwrap();
+    element.is_displayed().await.unwrap()
 }
 
 async fn path(client: &Client) -> String {
@@ -324,32 +325,10 @@ async fn desktop_flow(client: Client, app: TestApp, generated: String) {
     assert_eq!(path(&client).await, "/");
     wait_for(&client, ".flash-success").await;
     assert_eq!(stat.text().await.unwrap().trim(), "2");
-    assert!(
-        client
-            .find(Locator::Css("svg.chart"))
-            .await
-            .unwrap()
-            .is_displayed()
-            .await
-            .unwrap()
-    );
-    assert!(
-        client
-            .find(Locator::Css(".sidebar"))
-            .await
-            .unwrap()
-            .is_displayed()
-            .await
-            .unwrap()
-    );
+    assert!(displayed(&client, "svg.chart").await, "svg.chart is shown");
+    assert!(displayed(&client, ".sidebar").await, ".sidebar is shown");
     // Only the current menu group is unfolded; the others show their titles.
-    let menu = client
-        .find(Locator::Css(".sidebar"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let menu = text_of(&client, ".sidebar").await;
     assert!(
         menu.contains("工作台") && menu.contains("系统管理"),
         "menu: {menu}"
@@ -363,21 +342,10 @@ async fn desktop_flow(client: Client, app: TestApp, generated: String) {
     assert!(rows.contains("admin"), "users table: {rows}");
     assert!(rows.contains("xiaomei"), "users table: {rows}");
     assert!(
-        client
-            .find(Locator::Css("[data-testid=new-user]"))
-            .await
-            .unwrap()
-            .is_displayed()
-            .await
-            .unwrap()
+        displayed(&client, "[data-testid=new-user]").await,
+        "[data-testid=new-user] is shown"
     );
-    let menu = client
-        .find(Locator::Css(".sidebar"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let menu = text_of(&client, ".sidebar").await;
     assert!(menu.contains("用户管理"), "the users group unfolds: {menu}");
     screenshot(&client, "users-1280").await;
 }
@@ -402,11 +370,10 @@ async fn phone_flow(client: Client, app: TestApp) {
     wait_for(&client, "[data-testid=stat-users]").await;
     assert_eq!(path(&client).await, "/");
     // The avatar holds the first character of the display name, nothing more.
-    let avatar = client
-        .find(Locator::Css("[data-testid=user-menu] .avatar"))
-        .await
-        .unwrap();
-    assert_eq!(avatar.text().await.unwrap(), "管");
+    assert_eq!(
+        text_of(&client, "[data-testid=user-menu] .avatar").await,
+        "管"
+    );
     screenshot(&client, "dashboard-390").await;
 
     // The sidebar is off screen until the hamburger opens it.
@@ -439,7 +406,7 @@ async fn phone_flow(client: Client, app: TestApp) {
     click(&client, "[data-testid=lang-switch]").await;
     wait_for(&client, "html[lang=en]").await;
     assert_eq!(path(&client).await, "/users");
-    let text = body_text(&client).await;
+    let text = text_of(&client, "body").await;
     assert!(
         text.contains("Users"),
         "page after switching to English: {text}"

@@ -69,16 +69,23 @@ impl Fen {
     /// silent rounding.
     pub fn parse_yuan(input: &str) -> Result<Fen, MoneyError> {
         let malformed = || MoneyError::Malformed(input.to_string());
-        let cleaned: String = input
-            .trim()
-            .trim_start_matches(['¥', '￥'])
+        // `-¥1.00` (as Display writes it) and `¥-1.00` (as people type it).
+        let trimmed = input.trim();
+        let (negative, rest) = match trimmed.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, trimmed),
+        };
+        let rest = rest.trim_start_matches(['¥', '￥']);
+        let (negative, rest) = match rest.strip_prefix('-') {
+            Some(r) if !negative => (true, r),
+            Some(_) => return Err(malformed()),
+            None => (negative, rest),
+        };
+        let cleaned: String = rest
             .chars()
             .filter(|c| *c != ',' && !c.is_whitespace())
             .collect();
-        let (negative, digits) = match cleaned.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, cleaned.as_str()),
-        };
+        let digits = cleaned.as_str();
         let (whole, frac) = match digits.split_once('.') {
             Some((w, f)) => (w, f),
             None => (digits, ""),
@@ -174,6 +181,8 @@ mod tests {
         assert_eq!(Fen::parse_yuan("1234.5"), Ok(Fen(123_450)));
         assert_eq!(Fen::parse_yuan("¥1,234.56"), Ok(Fen(123_456)));
         assert_eq!(Fen::parse_yuan(" -3 "), Ok(Fen(-300)));
+        assert_eq!(Fen::parse_yuan("¥-3"), Ok(Fen(-300)));
+        assert!(Fen::parse_yuan("--3").is_err());
         assert_eq!(Fen::parse_yuan(".5"), Ok(Fen(50)));
         assert!(matches!(
             Fen::parse_yuan("1.234"),

@@ -1,0 +1,8 @@
+-- Fixed-window counters for rate limits (e.g. failed sign-ins per IP).
+-- They live in the database, not in process memory, so every app server
+-- sees the same counts.
+CREATE TABLE rate_limits (
+    key           TEXT   PRIMARY KEY,
+    window_start  BIGINT NOT NULL,
+    count         BIGINT NOT NULL
+);
