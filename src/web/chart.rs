@@ -71,7 +71,7 @@ pub fn bar_chart(title: &str, points: &[(String, i64)], width: u32, height: u32)
             escape(label)
         );
         // Count from the newest point so the latest (today) is labelled.
-        if (points.len() - 1 - i) % label_every == 0 {
+        if (points.len() - 1 - i).is_multiple_of(label_every) {
             let _ = write!(
                 svg,
                 "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"middle\">{}</text>",
