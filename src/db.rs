@@ -243,6 +243,46 @@ impl Where {
     }
 }
 
+/// One page of a filtered list and the total count, the shape of every
+/// list page and list API: `select` is the column list (`SELECT a, b`),
+/// `from` the FROM clause with its joins, `order` a whitelisted ORDER BY
+/// (ending in a unique column so pages never overlap).
+pub async fn fetch_page(
+    db: &Db,
+    select: &str,
+    from: &str,
+    w: &Where,
+    order: &str,
+    page: weiops_core::paging::PageRequest,
+) -> crate::Result<(Vec<sqlx::any::AnyRow>, weiops_core::paging::PageInfo)> {
+    use sqlx::Row;
+    let total: i64 = w
+        .bind(dynamic(format!("SELECT COUNT(*) AS n {from}{}", w.sql())))
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")?;
+    let sql = format!(
+        "{select} {from}{} ORDER BY {order} LIMIT {} OFFSET {}",
+        w.sql(),
+        w.next(1),
+        w.next(2)
+    );
+    let rows = w
+        .bind(dynamic(sql))
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(&db.pool)
+        .await?;
+    Ok((
+        rows,
+        weiops_core::paging::PageInfo {
+            page: page.page,
+            per_page: page.per_page,
+            total,
+        },
+    ))
+}
+
 impl From<i64> for BindValue {
     fn from(v: i64) -> Self {
         BindValue::Int(v)

@@ -126,8 +126,9 @@ async fn permissions_of(db: &Db, role_id: i64) -> Result<Vec<String>> {
         .collect::<Result<Vec<String>, _>>()?)
 }
 
-const SELECT: &str = "SELECT r.id, r.code, r.name, r.description, r.data_scope, r.builtin, r.created_at, r.updated_at, \
-     (SELECT COUNT(*) FROM user_roles ur WHERE ur.role_id = r.id) AS user_count FROM roles r";
+const COLUMNS: &str = "SELECT r.id, r.code, r.name, r.description, r.data_scope, r.builtin, r.created_at, r.updated_at, \
+     (SELECT COUNT(*) FROM user_roles ur WHERE ur.role_id = r.id) AS user_count";
+const FROM: &str = "FROM roles r";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Role, sqlx::Error> {
     Ok(Role {
@@ -145,7 +146,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Role, sqlx::Error> {
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Role> {
-    let row = crate::db::dynamic(format!("{SELECT} WHERE r.id = $1"))
+    let row = crate::db::dynamic(format!("{COLUMNS} {FROM} WHERE r.id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
         .await?
@@ -156,7 +157,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Role> {
 }
 
 pub async fn find_by_code(db: &Db, code: &str) -> Result<Option<Role>> {
-    let row = crate::db::dynamic(format!("{SELECT} WHERE r.code = $1"))
+    let row = crate::db::dynamic(format!("{COLUMNS} {FROM} WHERE r.code = $1"))
         .bind(code.trim().to_ascii_lowercase())
         .fetch_optional(&db.pool)
         .await?;
@@ -184,43 +185,18 @@ pub async fn list(
             [like_pattern(q).into(), like_pattern(q).into()],
         );
     }
-    let total: i64 = w
-        .bind(crate::db::dynamic(format!(
-            "SELECT COUNT(*) AS n FROM roles r{}",
-            w.sql()
-        )))
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?;
-    let sql = format!(
-        "{SELECT}{} ORDER BY {order}, r.id LIMIT {} OFFSET {}",
-        w.sql(),
-        w.next(1),
-        w.next(2)
-    );
-    let rows = w
-        .bind(crate::db::dynamic(sql))
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&db.pool)
-        .await?;
+    let order = format!("{order}, r.id");
+    let (rows, info) = crate::db::fetch_page(db, COLUMNS, FROM, &w, &order, page).await?;
     let mut roles = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     for r in &mut roles {
         r.permissions = permissions_of(db, r.id).await?;
     }
-    Ok((
-        roles,
-        PageInfo {
-            page: page.page,
-            per_page: page.per_page,
-            total,
-        },
-    ))
+    Ok((roles, info))
 }
 
 /// Every role, by name (for pickers).
 pub async fn all(db: &Db) -> Result<Vec<Role>> {
-    let rows = crate::db::dynamic(format!("{SELECT} ORDER BY r.builtin DESC, r.name"))
+    let rows = crate::db::dynamic(format!("{COLUMNS} {FROM} ORDER BY r.builtin DESC, r.name"))
         .fetch_all(&db.pool)
         .await?;
     Ok(rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?)

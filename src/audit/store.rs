@@ -87,7 +87,7 @@ fn entry(row: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
     })
 }
 
-const COLUMNS: &str = "id, at, actor_id, actor_name, action, entity_type, entity_id, summary, before_json, after_json, request_id, ip";
+const COLUMNS: &str = "SELECT id, at, actor_id, actor_name, action, entity_type, entity_id, summary, before_json, after_json, request_id, ip";
 
 /// A page of entries, newest first.
 #[tracing::instrument(skip(db))]
@@ -97,37 +97,14 @@ pub async fn query(
     page: PageRequest,
 ) -> crate::Result<(Vec<AuditEntry>, PageInfo)> {
     let w = where_clause(filter);
-    let count_sql = format!("SELECT COUNT(*) AS n FROM audit_log{}", w.sql());
-    let total: i64 = w
-        .bind(crate::db::dynamic(count_sql))
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log{} ORDER BY at DESC, id DESC LIMIT {} OFFSET {}",
-        w.sql(),
-        w.next(1),
-        w.next(2)
-    );
-    let rows = w
-        .bind(crate::db::dynamic(sql))
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&db.pool)
-        .await?;
+    let (rows, info) =
+        crate::db::fetch_page(db, COLUMNS, "FROM audit_log", &w, "at DESC, id DESC", page).await?;
     let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
-    Ok((
-        entries,
-        PageInfo {
-            page: page.page,
-            per_page: page.per_page,
-            total,
-        },
-    ))
+    Ok((entries, info))
 }
 
 pub async fn get(db: &Db, id: i64) -> crate::Result<AuditEntry> {
-    let row = crate::db::dynamic(format!("SELECT {COLUMNS} FROM audit_log WHERE id = $1"))
+    let row = crate::db::dynamic(format!("{COLUMNS} FROM audit_log WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
         .await?
@@ -143,7 +120,7 @@ pub async fn query_all(
 ) -> crate::Result<Vec<AuditEntry>> {
     let w = where_clause(filter);
     let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log{} ORDER BY at DESC, id DESC LIMIT {}",
+        "{COLUMNS} FROM audit_log{} ORDER BY at DESC, id DESC LIMIT {}",
         w.sql(),
         w.next(1)
     );

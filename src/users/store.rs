@@ -71,9 +71,10 @@ impl User {
     }
 }
 
-const SELECT: &str = "SELECT u.id, u.username, u.display_name, u.phone, u.status, u.must_change_password, u.locale, \
-     u.department_id, u.locked_until, u.last_login_at, u.created_at, u.updated_at FROM users u \
-     LEFT JOIN departments d ON d.id = u.department_id";
+const COLUMNS: &str = "SELECT u.id, u.username, u.display_name, u.phone, u.status, u.must_change_password, u.locale, \
+     u.department_id, u.locked_until, u.last_login_at, u.created_at, u.updated_at";
+/// The department join is there for the data-scope filter.
+const FROM: &str = "FROM users u LEFT JOIN departments d ON d.id = u.department_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -191,36 +192,11 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(Vec<User>, PageInfo)> {
     let w = filter_where(viewer, f);
-    let total: i64 = w
-        .bind(crate::db::dynamic(format!(
-            "SELECT COUNT(*) AS n FROM users u LEFT JOIN departments d ON d.id = u.department_id{}",
-            w.sql()
-        )))
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?;
-    let sql = format!(
-        "{SELECT}{} ORDER BY {order}, u.id LIMIT {} OFFSET {}",
-        w.sql(),
-        w.next(1),
-        w.next(2)
-    );
-    let rows = w
-        .bind(crate::db::dynamic(sql))
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&db.pool)
-        .await?;
+    let order = format!("{order}, u.id");
+    let (rows, info) = crate::db::fetch_page(db, COLUMNS, FROM, &w, &order, page).await?;
     let mut users = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     attach_roles(db, &mut users).await?;
-    Ok((
-        users,
-        PageInfo {
-            page: page.page,
-            per_page: page.per_page,
-            total,
-        },
-    ))
+    Ok((users, info))
 }
 
 /// Every user matching the filter (exports), up to `limit`.
@@ -233,7 +209,7 @@ pub async fn list_all(
 ) -> Result<Vec<User>> {
     let w = filter_where(viewer, f);
     let sql = format!(
-        "{SELECT}{} ORDER BY {order}, u.id LIMIT {}",
+        "{COLUMNS} {FROM}{} ORDER BY {order}, u.id LIMIT {}",
         w.sql(),
         w.next(1)
     );
@@ -252,7 +228,7 @@ pub async fn get_visible(db: &Db, viewer: &Principal, id: i64) -> Result<User> {
     let mut w = Where::new();
     scope_filter(&mut w, viewer);
     w.and("u.id = ?", [id.into()]);
-    let sql = format!("{SELECT}{}", w.sql());
+    let sql = format!("{COLUMNS} {FROM}{}", w.sql());
     let row = w
         .bind(crate::db::dynamic(sql))
         .fetch_optional(&db.pool)
@@ -264,7 +240,7 @@ pub async fn get_visible(db: &Db, viewer: &Principal, id: i64) -> Result<User> {
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<User> {
-    let row = crate::db::dynamic(format!("{SELECT} WHERE u.id = $1"))
+    let row = crate::db::dynamic(format!("{COLUMNS} {FROM} WHERE u.id = $1"))
         .bind(id)
         .fetch_optional(&db.pool)
         .await?
@@ -275,7 +251,7 @@ pub async fn get(db: &Db, id: i64) -> Result<User> {
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<User>> {
-    let row = crate::db::dynamic(format!("{SELECT} WHERE u.username = $1"))
+    let row = crate::db::dynamic(format!("{COLUMNS} {FROM} WHERE u.username = $1"))
         .bind(username.trim().to_ascii_lowercase())
         .fetch_optional(&db.pool)
         .await?;
