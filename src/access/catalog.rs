@@ -30,27 +30,60 @@ macro_rules! permissions {
 }
 
 permissions! {
-    UsersRead = "users.read" in "system";
-    UsersWrite = "users.write" in "system";
-    RolesRead = "roles.read" in "system";
-    RolesWrite = "roles.write" in "system";
-    AuditRead = "audit.read" in "system";
+    UsersRead = "users.read" in "users";
+    UsersWrite = "users.write" in "users";
+    RolesRead = "roles.read" in "roles";
+    RolesWrite = "roles.write" in "roles";
+    AuditRead = "audit.read" in "audit";
+    OrgRead = "org.read" in "org";
+    OrgWrite = "org.write" in "org";
+}
+
+/// Every business domain, in menu order: the first segment of a permission
+/// code. Domains listed here before they have permissions can already be
+/// granted as a whole (`finance.*`), so roles made from templates today gain
+/// the permissions those domains bring later.
+pub const DOMAINS: &[&str] = &[
+    "org", "users", "roles", "audit", "agents", "rewards", "finance", "orders", "stock", "shipping", "service",
+    "promotion", "content", "training", "sales", "reports",
+];
+
+/// Actions a `*.<action>` pattern may name.
+pub const ACTIONS: &[&str] = &["read", "write", "approve", "export", "import", "pii"];
+
+/// Whether `pattern` may be granted: `*`, `<domain>.*`, `*.<action>`, a
+/// catalogue code, or a code of a known domain that a later module will
+/// define (`orders.read` before the orders module exists).
+pub fn is_grantable(pattern: &str) -> bool {
+    if pattern == "*" || is_known(pattern) {
+        return true;
+    }
+    let Some((domain, action)) = pattern.split_once('.') else { return false };
+    let action_ok = |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    match (domain, action) {
+        ("*", a) => ACTIONS.contains(&a),
+        (d, "*") => DOMAINS.contains(&d),
+        (d, a) => DOMAINS.contains(&d) && action_ok(a),
+    }
+}
+
+/// The catalogue codes a set of grants covers.
+pub fn covered<'a>(grants: impl IntoIterator<Item = &'a str> + Clone) -> Vec<&'static str> {
+    PERMISSIONS
+        .iter()
+        .filter(|p| grants.clone().into_iter().any(|g| weiops_core::org::permission_matches(g, p.code)))
+        .map(|p| p.code)
+        .collect()
 }
 
 pub fn is_known(code: &str) -> bool {
     PERMISSIONS.iter().any(|p| p.code == code)
 }
 
-/// Groups in catalogue order with their permissions.
+/// Every domain in order with its permissions (empty for domains whose
+/// module has not arrived yet).
 pub fn grouped() -> Vec<(&'static str, Vec<&'static PermissionDef>)> {
-    let mut out: Vec<(&'static str, Vec<&'static PermissionDef>)> = Vec::new();
-    for p in PERMISSIONS {
-        match out.iter_mut().find(|(g, _)| *g == p.group) {
-            Some((_, list)) => list.push(p),
-            None => out.push((p.group, vec![p])),
-        }
-    }
-    out
+    DOMAINS.iter().map(|d| (*d, PERMISSIONS.iter().filter(|p| p.group == *d).collect())).collect()
 }
 
 #[cfg(test)]
@@ -64,5 +97,24 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), PERMISSIONS.len());
         assert!(PERMISSIONS.iter().all(|p| p.code.contains('.')));
+        // The group is the domain: the code's first segment, a known domain.
+        assert!(PERMISSIONS.iter().all(|p| p.code.split('.').next() == Some(p.group) && DOMAINS.contains(&p.group)));
+    }
+
+    #[test]
+    fn grantable_patterns() {
+        for ok in ["*", "finance.*", "*.read", "users.read", "orders.read", "stock.write"] {
+            assert!(is_grantable(ok), "{ok}");
+        }
+        for bad in ["", "finance", "nope.*", "*.fly", "users.READ", "**", "users.read.x", "*.*"] {
+            assert!(!is_grantable(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn coverage_of_patterns() {
+        assert_eq!(covered(["users.*"]), ["users.read", "users.write"]);
+        assert_eq!(covered(["*.read"]).len(), PERMISSIONS.iter().filter(|p| p.code.ends_with(".read")).count());
+        assert_eq!(covered(["*"]).len(), PERMISSIONS.len());
     }
 }

@@ -77,8 +77,21 @@ struct FormPage {
 }
 
 impl FormPage {
-    fn checked(&self, code: &&str) -> bool {
+    fn checked(&self, code: &str) -> bool {
         self.input.permissions.iter().any(|p| p == code)
+    }
+
+    /// Grants held that no checkbox shows: codes of domains whose module
+    /// has not arrived yet. Kept checked so that saving keeps them.
+    fn reserved(&self) -> Vec<String> {
+        self.input
+            .permissions
+            .iter()
+            .filter(|p| {
+                !(p.as_str() == "*" || p.as_str() == "*.read" || p.ends_with(".*") || catalog::is_known(p))
+            })
+            .cloned()
+            .collect()
     }
 }
 

@@ -40,8 +40,10 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whether any grant (an exact code or a pattern such as `finance.*`)
+    /// covers `permission`.
     pub fn can(&self, permission: &str) -> bool {
-        self.is_admin || self.permissions.contains(permission)
+        self.is_admin || self.permissions.iter().any(|g| weiops_core::org::permission_matches(g, permission))
     }
 
     pub fn require(&self, permission: &'static str) -> Result<()> {
@@ -110,12 +112,14 @@ async fn load(
     via: AuthVia,
     meta: RequestMeta,
 ) -> Result<Principal> {
+    // The roles given directly plus those of the active positions held:
+    // a move to another post changes permissions on the next request.
     let rows = sqlx::query(
         "SELECT r.code, r.data_scope, r.builtin, rp.permission \
-         FROM user_roles ur \
-         JOIN roles r ON r.id = ur.role_id \
-         LEFT JOIN role_permissions rp ON rp.role_id = r.id \
-         WHERE ur.user_id = $1",
+         FROM roles r LEFT JOIN role_permissions rp ON rp.role_id = r.id \
+         WHERE r.id IN (SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = $1 \
+                        UNION SELECT p.role_id FROM staff_positions sp JOIN positions p ON p.id = sp.position_id \
+                        WHERE sp.user_id = $1 AND p.role_id IS NOT NULL AND p.status = 'active')",
     )
     .bind(user.user_id)
     .fetch_all(&state.db.pool)

@@ -86,7 +86,7 @@ fn validate(input: &RoleInput) -> Result<ValidRole> {
         .collect();
     permissions.sort();
     permissions.dedup();
-    if permissions.iter().any(|p| !catalog::is_known(p)) {
+    if permissions.iter().any(|p| !catalog::is_grantable(p)) {
         errors.add("permissions", "role.unknown_permission");
     }
     errors.into_result()?;

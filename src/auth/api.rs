@@ -26,8 +26,10 @@ pub struct Me {
     pub username: String,
     pub display_name: String,
     pub is_admin: bool,
-    /// Effective permissions (for the admin role: all of them).
+    /// Effective catalogue permissions (for the admin role: all of them).
     pub permissions: Vec<String>,
+    /// The grants behind them as held: codes and patterns such as `finance.*`.
+    pub grants: Vec<String>,
     /// `all`, `department_tree` or `own`.
     pub data_scope: String,
 }
@@ -39,14 +41,16 @@ async fn me(p: Principal) -> Json<Me> {
     let permissions = if p.is_admin {
         PERMISSIONS.iter().map(|d| d.code.to_string()).collect()
     } else {
-        p.permissions.iter().cloned().collect()
+        crate::access::catalog::covered(p.permissions.iter().map(String::as_str)).into_iter().map(str::to_string).collect()
     };
+    let grants = if p.is_admin { vec!["*".to_string()] } else { p.permissions.iter().cloned().collect() };
     Json(Me {
         id: p.user_id,
         username: p.username.clone(),
         display_name: p.display_name.clone(),
         is_admin: p.is_admin,
         permissions,
+        grants,
         data_scope: p.scope.as_str().to_string(),
     })
 }

@@ -449,7 +449,7 @@ async fn roles_crud_with_guards() {
     let c = app.login_admin().await;
     let res = c
         .post(app.url("/api/v1/roles"))
-        .json(&serde_json::json!({"code": "x", "name": "", "data_scope": "everything", "permissions": ["users.fly"]}))
+        .json(&serde_json::json!({"code": "x", "name": "", "data_scope": "everything", "permissions": ["spaceship.fly"]}))
         .send()
         .await
         .unwrap();

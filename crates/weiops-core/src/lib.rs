@@ -9,5 +9,6 @@ pub mod access;
 pub mod accounts;
 pub mod csrf;
 pub mod money;
+pub mod org;
 pub mod paging;
 pub mod time;
