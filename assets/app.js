@@ -22,6 +22,10 @@
       if (!d.contains(e.target)) d.removeAttribute("open");
     });
   });
+  // Print buttons (position descriptions, org charts, account lists).
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
   // "Back" links on error pages.
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) {

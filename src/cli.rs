@@ -37,6 +37,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Organisation templates.
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Write a consistent copy of a running SQLite database to FILE
     /// (for PostgreSQL, use pg_dump).
     Backup {
@@ -79,6 +82,25 @@ pub enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// List the organisation templates (built in and from <data-dir>/org-templates).
+    Templates,
+    /// Create a template's departments, positions and roles. What exists
+    /// already (same code) is reused, so applying twice creates nothing twice.
+    Apply {
+        /// Template id, as `weiops org templates` lists it.
+        template: String,
+        /// Only show what would be created.
+        #[arg(long)]
+        dry_run: bool,
+        /// Department codes to apply (comma-separated); default: every
+        /// non-optional department.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
 }
 
@@ -245,6 +267,78 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Org(OrgCommand::Templates) => {
+            for l in crate::org::templates::load(Some(&g.data_dir)) {
+                let t = &l.template;
+                let state = if l.problems.is_empty() {
+                    "ok"
+                } else {
+                    "INVALID"
+                };
+                println!(
+                    "{:<32} {:<24} {:>3} departments {:>3} positions {:>3} roles  {}{}",
+                    t.id,
+                    t.name,
+                    t.departments.len(),
+                    t.positions.len(),
+                    t.roles.len(),
+                    if l.built_in { "built-in" } else { "custom" },
+                    if state == "ok" {
+                        String::new()
+                    } else {
+                        format!("  {state}: {}", l.problems.join("; "))
+                    }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Org(OrgCommand::Apply {
+            template,
+            dry_run,
+            only,
+        }) => {
+            let db = open(g, 2).await?;
+            let t = crate::org::templates::find(Some(&g.data_dir), &template).map_err(|e| {
+                anyhow::anyhow!(
+                    "template {template:?}: {}",
+                    e.report().message(crate::i18n::Locale::En)
+                )
+            })?;
+            let only = (!only.is_empty()).then_some(only);
+            let plan = if dry_run {
+                crate::org::templates::plan(&db, &t, only.as_deref())
+                    .await
+                    .map_err(describe)?
+            } else {
+                crate::org::templates::apply(&db, &Actor::system("cli"), &t, only.as_deref())
+                    .await
+                    .map_err(describe)?
+            };
+            use crate::org::templates::PlanAction;
+            for (kind, items) in [
+                ("department", &plan.departments),
+                ("position", &plan.positions),
+                ("role", &plan.roles),
+            ] {
+                for i in items {
+                    let what = match i.action {
+                        PlanAction::Create if dry_run => "would create",
+                        PlanAction::Create => "created",
+                        PlanAction::Exists => "exists",
+                        PlanAction::Skip => "skipped",
+                    };
+                    println!("{what:<12} {kind:<10} {:<28} {}", i.code, i.name);
+                }
+            }
+            println!(
+                "{}: {} {}, {} reused",
+                t.id,
+                plan.count(PlanAction::Create),
+                if dry_run { "to create" } else { "created" },
+                plan.count(PlanAction::Exists)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Backup { file } => {
             let url = g.database_url();
             if db::engine_of(&url)? == Engine::Postgres {
@@ -291,6 +385,7 @@ async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
         absolute_ms: opts.session_max_hours.max(1) * 3_600_000,
     };
     settings.trust_proxy = opts.trust_proxy;
+    settings.data_dir = Some(g.data_dir.clone());
     settings.body_limit_bytes = opts.body_limit_kb.max(16) * 1024;
     settings.request_timeout = std::time::Duration::from_secs(opts.request_timeout_secs.max(1));
     let listener = tokio::net::TcpListener::bind(&opts.bind)

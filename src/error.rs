@@ -69,6 +69,19 @@ pub fn invalid_key(why: Invalid) -> &'static str {
     }
 }
 
+/// One problem in one row of an imported file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RowProblem {
+    /// 1-based line of the file (the header is line 1).
+    pub row: usize,
+    /// The column's header as the file names it, or empty for the whole row.
+    pub column: String,
+    /// Message key (localised when shown).
+    pub key: String,
+    /// The offending value, when useful.
+    pub value: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("not signed in")]
@@ -98,6 +111,9 @@ pub enum Error {
     Validation(FieldErrors),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// An import file was refused as a whole; nothing was stored.
+    #[error("import refused: {} problem(s)", .0.len())]
+    ImportRejected(Vec<RowProblem>),
     #[error("bad request: {0}")]
     BadRequest(&'static str),
     #[error("cross-site request refused")]
@@ -123,6 +139,8 @@ pub struct ErrorReport {
     /// message key itself (e.g. a permission's name).
     pub args: Vec<(&'static str, String)>,
     pub fields: FieldErrors,
+    /// Row problems of a refused import.
+    pub rows: Vec<RowProblem>,
 }
 
 impl ErrorReport {
@@ -133,6 +151,7 @@ impl ErrorReport {
             key: key.to_string(),
             args: Vec::new(),
             fields: FieldErrors::default(),
+            rows: Vec::new(),
         }
     }
 
@@ -223,6 +242,16 @@ impl Error {
                 r
             }
             Error::Conflict(key) => ErrorReport::new(S::CONFLICT, "conflict", key),
+            Error::ImportRejected(rows) => {
+                let mut r = ErrorReport::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "import_rejected",
+                    "error.import_rejected",
+                );
+                r.args.push(("n", rows.len().to_string()));
+                r.rows = rows.clone();
+                r
+            }
             Error::BadRequest(key) => ErrorReport::new(S::BAD_REQUEST, "bad_request", key),
             Error::Csrf => ErrorReport::new(S::FORBIDDEN, "csrf_rejected", "error.csrf"),
             Error::Internal(_) => {

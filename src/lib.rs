@@ -18,6 +18,7 @@ pub mod export;
 pub mod http;
 pub mod i18n;
 pub mod ops;
+pub mod org;
 pub mod users;
 pub mod web;
 

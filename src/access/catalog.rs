@@ -44,8 +44,22 @@ permissions! {
 /// granted as a whole (`finance.*`), so roles made from templates today gain
 /// the permissions those domains bring later.
 pub const DOMAINS: &[&str] = &[
-    "org", "users", "roles", "audit", "agents", "rewards", "finance", "orders", "stock", "shipping", "service",
-    "promotion", "content", "training", "sales", "reports",
+    "org",
+    "users",
+    "roles",
+    "audit",
+    "agents",
+    "rewards",
+    "finance",
+    "orders",
+    "stock",
+    "shipping",
+    "service",
+    "promotion",
+    "content",
+    "training",
+    "sales",
+    "reports",
 ];
 
 /// Actions a `*.<action>` pattern may name.
@@ -58,8 +72,11 @@ pub fn is_grantable(pattern: &str) -> bool {
     if pattern == "*" || is_known(pattern) {
         return true;
     }
-    let Some((domain, action)) = pattern.split_once('.') else { return false };
-    let action_ok = |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let Some((domain, action)) = pattern.split_once('.') else {
+        return false;
+    };
+    let action_ok =
+        |a: &str| !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c == '_');
     match (domain, action) {
         ("*", a) => ACTIONS.contains(&a),
         (d, "*") => DOMAINS.contains(&d),
@@ -71,7 +88,12 @@ pub fn is_grantable(pattern: &str) -> bool {
 pub fn covered<'a>(grants: impl IntoIterator<Item = &'a str> + Clone) -> Vec<&'static str> {
     PERMISSIONS
         .iter()
-        .filter(|p| grants.clone().into_iter().any(|g| weiops_core::org::permission_matches(g, p.code)))
+        .filter(|p| {
+            grants
+                .clone()
+                .into_iter()
+                .any(|g| weiops_core::org::permission_matches(g, p.code))
+        })
         .map(|p| p.code)
         .collect()
 }
@@ -83,7 +105,10 @@ pub fn is_known(code: &str) -> bool {
 /// Every domain in order with its permissions (empty for domains whose
 /// module has not arrived yet).
 pub fn grouped() -> Vec<(&'static str, Vec<&'static PermissionDef>)> {
-    DOMAINS.iter().map(|d| (*d, PERMISSIONS.iter().filter(|p| p.group == *d).collect())).collect()
+    DOMAINS
+        .iter()
+        .map(|d| (*d, PERMISSIONS.iter().filter(|p| p.group == *d).collect()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -98,15 +123,35 @@ mod tests {
         assert_eq!(codes.len(), PERMISSIONS.len());
         assert!(PERMISSIONS.iter().all(|p| p.code.contains('.')));
         // The group is the domain: the code's first segment, a known domain.
-        assert!(PERMISSIONS.iter().all(|p| p.code.split('.').next() == Some(p.group) && DOMAINS.contains(&p.group)));
+        assert!(
+            PERMISSIONS
+                .iter()
+                .all(|p| p.code.split('.').next() == Some(p.group) && DOMAINS.contains(&p.group))
+        );
     }
 
     #[test]
     fn grantable_patterns() {
-        for ok in ["*", "finance.*", "*.read", "users.read", "orders.read", "stock.write"] {
+        for ok in [
+            "*",
+            "finance.*",
+            "*.read",
+            "users.read",
+            "orders.read",
+            "stock.write",
+        ] {
             assert!(is_grantable(ok), "{ok}");
         }
-        for bad in ["", "finance", "nope.*", "*.fly", "users.READ", "**", "users.read.x", "*.*"] {
+        for bad in [
+            "",
+            "finance",
+            "nope.*",
+            "*.fly",
+            "users.READ",
+            "**",
+            "users.read.x",
+            "*.*",
+        ] {
             assert!(!is_grantable(bad), "{bad}");
         }
     }
@@ -114,7 +159,13 @@ mod tests {
     #[test]
     fn coverage_of_patterns() {
         assert_eq!(covered(["users.*"]), ["users.read", "users.write"]);
-        assert_eq!(covered(["*.read"]).len(), PERMISSIONS.iter().filter(|p| p.code.ends_with(".read")).count());
+        assert_eq!(
+            covered(["*.read"]).len(),
+            PERMISSIONS
+                .iter()
+                .filter(|p| p.code.ends_with(".read"))
+                .count()
+        );
         assert_eq!(covered(["*"]).len(), PERMISSIONS.len());
     }
 }

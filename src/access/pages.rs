@@ -88,7 +88,10 @@ impl FormPage {
             .permissions
             .iter()
             .filter(|p| {
-                !(p.as_str() == "*" || p.as_str() == "*.read" || p.ends_with(".*") || catalog::is_known(p))
+                !(p.as_str() == "*"
+                    || p.as_str() == "*.read"
+                    || p.ends_with(".*")
+                    || catalog::is_known(p))
             })
             .cloned()
             .collect()

@@ -43,7 +43,11 @@ impl Principal {
     /// Whether any grant (an exact code or a pattern such as `finance.*`)
     /// covers `permission`.
     pub fn can(&self, permission: &str) -> bool {
-        self.is_admin || self.permissions.iter().any(|g| weiops_core::org::permission_matches(g, permission))
+        self.is_admin
+            || self
+                .permissions
+                .iter()
+                .any(|g| weiops_core::org::permission_matches(g, permission))
     }
 
     pub fn require(&self, permission: &'static str) -> Result<()> {

@@ -41,9 +41,16 @@ async fn me(p: Principal) -> Json<Me> {
     let permissions = if p.is_admin {
         PERMISSIONS.iter().map(|d| d.code.to_string()).collect()
     } else {
-        crate::access::catalog::covered(p.permissions.iter().map(String::as_str)).into_iter().map(str::to_string).collect()
+        crate::access::catalog::covered(p.permissions.iter().map(String::as_str))
+            .into_iter()
+            .map(str::to_string)
+            .collect()
     };
-    let grants = if p.is_admin { vec!["*".to_string()] } else { p.permissions.iter().cloned().collect() };
+    let grants = if p.is_admin {
+        vec!["*".to_string()]
+    } else {
+        p.permissions.iter().cloned().collect()
+    };
     Json(Me {
         id: p.user_id,
         username: p.username.clone(),

@@ -104,6 +104,13 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
             "message": report.message(locale),
             "request_id": request_id,
         });
+        if !report.rows.is_empty() {
+            error["rows"] = report
+                .rows
+                .iter()
+                .map(|r| json!({"row": r.row, "column": r.column, "value": r.value, "message": locale.t(&r.key)}))
+                .collect();
+        }
         if !report.fields.is_empty() {
             error["fields"] = report
                 .fields

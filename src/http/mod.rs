@@ -35,6 +35,8 @@ pub struct Settings {
     pub trust_proxy: bool,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
+    /// Where brand-specific files live (e.g. `org-templates/`).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -46,6 +48,7 @@ impl Settings {
             trust_proxy: false,
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            data_dir: None,
         }
     }
 }
@@ -143,6 +146,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::users::router())
         .merge(crate::access::router())
         .merge(crate::audit::router())
+        .merge(crate::org::router())
         .merge(api_router)
         .fallback(|| async { crate::Error::NotFound })
         // Innermost first: everything below sees the request after the

@@ -32,6 +32,7 @@ use crate::web::PageCtx;
         (name = "users", description = "Staff accounts"),
         (name = "roles", description = "Roles and permissions"),
         (name = "audit", description = "The audit log"),
+        (name = "org", description = "Organisation: departments, positions, staff, templates"),
     )
 )]
 struct ApiDoc;
@@ -55,6 +56,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::users::api::router())
         .merge(crate::access::api::router())
         .merge(crate::audit::api::router())
+        .merge(crate::org::api::router())
 }
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {

@@ -120,7 +120,7 @@ async fn attach_roles(db: &Db, users: &mut [User]) -> Result<()> {
 }
 
 /// Restricts a user query to what `viewer` may see (see weiops_core::access).
-fn scope_filter(w: &mut Where, viewer: &Principal) {
+pub(crate) fn scope_filter(w: &mut Where, viewer: &Principal) {
     match viewer.scope {
         DataScope::All => {}
         DataScope::Own => {
@@ -318,7 +318,11 @@ fn taken(field: &str, key: &str) -> Error {
     Error::Validation(f)
 }
 
-async fn unique_phone(db: &Db, phone: &Option<String>, except: Option<i64>) -> Result<bool> {
+pub(crate) async fn unique_phone(
+    db: &Db,
+    phone: &Option<String>,
+    except: Option<i64>,
+) -> Result<bool> {
     let Some(phone) = phone else { return Ok(true) };
     let row = sqlx::query("SELECT id FROM users WHERE phone = $1 AND id <> $2")
         .bind(phone)
@@ -328,7 +332,7 @@ async fn unique_phone(db: &Db, phone: &Option<String>, except: Option<i64>) -> R
     Ok(row.is_none())
 }
 
-async fn write_roles(tx: &mut Tx<'_>, user_id: i64, role_ids: &[i64]) -> Result<()> {
+pub(crate) async fn write_roles(tx: &mut Tx<'_>, user_id: i64, role_ids: &[i64]) -> Result<()> {
     sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)
@@ -350,7 +354,46 @@ async fn write_roles(tx: &mut Tx<'_>, user_id: i64, role_ids: &[i64]) -> Result<
 /// generated password (shown once).
 #[tracing::instrument(skip(db, actor, input), fields(username = %input.username))]
 pub async fn create(db: &Db, actor: &Actor, input: &NewUser) -> Result<(i64, Option<String>)> {
-    let mut errors = FieldErrors::default();
+    let prepared = prepare(db, input, &mut FieldErrors::default()).await?;
+    let mut tx = db.pool.begin().await?;
+    let id = insert(&mut tx, actor, &prepared).await?;
+    tx.commit().await?;
+    Ok((id, prepared.generated))
+}
+
+/// A new account checked and with its password hashed, ready to insert in
+/// a caller's transaction (the staff module creates account and profile
+/// together).
+pub struct PreparedUser {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    hash: String,
+    /// The generated password (shown once), when none was given.
+    pub generated: Option<String>,
+    pub role_ids: Vec<i64>,
+}
+
+/// Validates `input`, adding to `errors` (which may already hold the
+/// caller's own field errors); fails if any error was recorded.
+pub async fn prepare(db: &Db, input: &NewUser, errors: &mut FieldErrors) -> Result<PreparedUser> {
+    let checked = check_new(db, input, errors).await?;
+    hash_new(checked).await
+}
+
+/// A new account that passed validation, before its password is hashed.
+pub struct CheckedUser {
+    username: String,
+    display_name: String,
+    phone: Option<String>,
+    password: String,
+    generated: Option<String>,
+    role_ids: Vec<i64>,
+}
+
+/// Validation of a new account without the (deliberately slow) hashing,
+/// so that an import checks every row before hashing any.
+pub async fn check_new(db: &Db, input: &NewUser, errors: &mut FieldErrors) -> Result<CheckedUser> {
     let username = normalize_username(&input.username)
         .map_err(|e| errors.invalid("username", e))
         .ok();
@@ -366,60 +409,78 @@ pub async fn create(db: &Db, actor: &Actor, input: &NewUser) -> Result<(i64, Opt
     {
         errors.invalid("password", e);
     }
-    check_roles_exist(db, &input.role_ids, &mut errors).await?;
+    check_roles_exist(db, &input.role_ids, errors).await?;
     if let Some(phone) = &phone
         && !unique_phone(db, phone, None).await?
     {
         errors.add("phone", "user.phone_taken");
     }
-    errors.into_result()?;
-    let (username, display_name, phone) = (
-        username.unwrap_or_default(),
-        display_name.unwrap_or_default(),
-        phone.flatten(),
-    );
-
+    if let Some(u) = &username
+        && find_by_username(db, u).await?.is_some()
+    {
+        errors.add("username", "user.username_taken");
+    }
+    std::mem::take(errors).into_result()?;
     let generated = given.is_none().then(random_password);
-    let password = given
-        .map(str::to_string)
-        .or_else(|| generated.clone())
-        .unwrap_or_default();
-    let hash = password::hash(password).await?;
+    Ok(CheckedUser {
+        username: username.unwrap_or_default(),
+        display_name: display_name.unwrap_or_default(),
+        phone: phone.flatten(),
+        password: given
+            .map(str::to_string)
+            .or_else(|| generated.clone())
+            .unwrap_or_default(),
+        generated,
+        role_ids: input.role_ids.clone(),
+    })
+}
+
+pub async fn hash_new(c: CheckedUser) -> Result<PreparedUser> {
+    Ok(PreparedUser {
+        hash: password::hash(c.password).await?,
+        username: c.username,
+        display_name: c.display_name,
+        phone: c.phone,
+        generated: c.generated,
+        role_ids: c.role_ids,
+    })
+}
+
+/// Inserts a prepared account with its roles and the audit entry.
+pub async fn insert(tx: &mut Tx<'_>, actor: &Actor, p: &PreparedUser) -> Result<i64> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO users (username, display_name, phone, password_hash, must_change_password, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 'active', $6, $6) RETURNING id",
     )
-    .bind(&username)
-    .bind(&display_name)
-    .bind(&phone)
-    .bind(&hash)
-    .bind(i64::from(generated.is_some()))
+    .bind(&p.username)
+    .bind(&p.display_name)
+    .bind(&p.phone)
+    .bind(&p.hash)
+    .bind(i64::from(p.generated.is_some()))
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .on_unique(taken("username", "user.username_taken"))?
     .try_get("id")?;
-    write_roles(&mut tx, id, &input.role_ids).await?;
+    write_roles(tx, id, &p.role_ids).await?;
     let created = serde_json::json!({
-        "username": username, "display_name": display_name, "phone": phone, "role_ids": input.role_ids,
+        "username": p.username, "display_name": p.display_name, "phone": p.phone, "role_ids": p.role_ids,
     });
     audit::record(
-        &mut tx,
+        tx,
         actor,
         Change::new("user.create", "user", id)
-            .summary(format!("{display_name} ({username})"))
+            .summary(format!("{} ({})", p.display_name, p.username))
             .after(created),
     )
     .await?;
-    tx.commit().await?;
-    Ok((id, generated))
+    Ok(id)
 }
 
 /// Would removing admin from `user_id` (or disabling them) leave no active
 /// administrator? weiops must always keep one.
-async fn is_last_active_admin(tx: &mut Tx<'_>, user_id: i64) -> Result<bool> {
+pub(crate) async fn is_last_active_admin(tx: &mut Tx<'_>, user_id: i64) -> Result<bool> {
     let n: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id \
          WHERE r.code = $1 AND r.builtin = 1 AND u.status = 'active' AND u.id <> $2",

@@ -29,6 +29,37 @@ pub const MENU: &[MenuGroup] = &[
         }],
     },
     MenuGroup {
+        key: "menu.org",
+        icon: "org",
+        items: &[
+            MenuItem {
+                key: "menu.chart",
+                href: "/org/chart",
+                permission: Some("org.read"),
+            },
+            MenuItem {
+                key: "menu.departments",
+                href: "/org/departments",
+                permission: Some("org.read"),
+            },
+            MenuItem {
+                key: "menu.positions",
+                href: "/org/positions",
+                permission: Some("org.read"),
+            },
+            MenuItem {
+                key: "menu.staff",
+                href: "/org/staff",
+                permission: Some("org.read"),
+            },
+            MenuItem {
+                key: "menu.templates",
+                href: "/org/templates",
+                permission: Some("org.read"),
+            },
+        ],
+    },
+    MenuGroup {
         key: "menu.system",
         icon: "system",
         items: &[

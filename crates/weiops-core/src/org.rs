@@ -13,7 +13,9 @@ pub fn permission_matches(pattern: &str, code: &str) -> bool {
     if pattern == "*" || pattern == code {
         return true;
     }
-    let Some((group, action)) = code.split_once('.') else { return false };
+    let Some((group, action)) = code.split_once('.') else {
+        return false;
+    };
     match pattern.split_once('.') {
         Some((g, "*")) => g == group,
         Some(("*", a)) => a == action,
@@ -101,7 +103,12 @@ pub enum KpiPeriod {
 }
 
 impl KpiPeriod {
-    pub const ALL: [KpiPeriod; 4] = [KpiPeriod::Week, KpiPeriod::Month, KpiPeriod::Quarter, KpiPeriod::Year];
+    pub const ALL: [KpiPeriod; 4] = [
+        KpiPeriod::Week,
+        KpiPeriod::Month,
+        KpiPeriod::Quarter,
+        KpiPeriod::Year,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,11 +142,22 @@ impl Milli {
         if whole.is_empty() && frac.is_empty() {
             return None;
         }
-        if frac.len() > 3 || !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        if frac.len() > 3
+            || !whole.chars().all(|c| c.is_ascii_digit())
+            || !frac.chars().all(|c| c.is_ascii_digit())
+        {
             return None;
         }
-        let w: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-        let f: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<3}").parse().ok()? };
+        let w: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let f: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<3}").parse().ok()?
+        };
         let v = w.checked_mul(1000)?.checked_add(f)?;
         Some(Milli(if neg { -v } else { v }))
     }
