@@ -170,15 +170,12 @@ struct Valid {
 
 async fn validate(db: &Db, input: &DepartmentInput, moving: Option<&Department>) -> Result<Valid> {
     let mut errors = FieldErrors::default();
-    let code = match input
+    let code = input
         .code
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty())
-    {
-        Some(c) => Some(check_code(&mut errors, "code", c)),
-        None => None,
-    };
+        .map(|c| check_code(&mut errors, "code", c));
     let name = check_name(&mut errors, "name", &input.name, 64);
     let summary = input.summary.trim().to_string();
     if summary.chars().count() > 500 {

@@ -238,3 +238,37 @@ fn unsafe_kill(pid: u32) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn org_templates_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = weiops(dir.path(), &["org", "templates"], None);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 9);
+    assert!(out.contains("weishang-core") && out.contains("微商企业五大核心岗"));
+    let (code, out, _) = weiops(
+        dir.path(),
+        &["org", "apply", "weishang-core", "--dry-run"],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("would create") && out.contains("caopanshou"));
+    let (code, out, _) = weiops(
+        dir.path(),
+        &["org", "apply", "weishang-core", "--only", "finance"],
+        None,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("created      position   finance"));
+    let (code, out, _) = weiops(dir.path(), &["org", "apply", "weishang-core"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("exists       position   finance"));
+    let (code, _, err) = weiops(dir.path(), &["org", "apply", "nope"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("template \"nope\""));
+    // A brand's own template in the data dir; a broken one is reported, not used.
+    std::fs::create_dir_all(dir.path().join("org-templates")).unwrap();
+    std::fs::write(dir.path().join("org-templates/mine.toml"), "id = \"mine\"\nname = \"我的\"\n[[departments]]\ncode = \"a\"\nname = \"A\"\nparent = \"zz\"\n").unwrap();
+    let (_, out, _) = weiops(dir.path(), &["org", "templates"], None);
+    assert!(out.contains("mine") && out.contains("INVALID") && out.contains("unknown parent"));
+}

@@ -11,5 +11,6 @@ mod bad_input;
 mod cli;
 mod i18n;
 mod ops;
+mod org;
 mod tokens;
 mod users;

@@ -414,3 +414,280 @@ async fn phone_flow(client: Client, app: TestApp) {
     wait_for(&client, "[data-testid=user-table]").await;
     screenshot(&client, "users-390-en").await;
 }
+
+/// What the organisation test set up: the staff member, the 操盘手 post and
+/// its department (which has one sub-department, 品牌策划组).
+#[derive(Clone, Copy)]
+struct OrgFixture {
+    staff_id: i64,
+    position_id: i64,
+    department_id: i64,
+}
+
+/// Applies the built-in 微商 template, puts 王总 on the 操盘手 post as head
+/// of its department, and adds a sub-department there so folding shows.
+async fn org_fixture(app: &TestApp) -> OrgFixture {
+    use weiops::org::{departments, positions, staff, templates};
+    let actor = Actor::system("test");
+    let template = templates::find(None, "weishang-core").expect("built-in template");
+    templates::apply(&app.db, &actor, &template, None)
+        .await
+        .expect("apply weishang-core");
+    let position = positions::find_by_code(&app.db, "caopanshou")
+        .await
+        .unwrap()
+        .expect("the 操盘手 post");
+    let (staff_id, _) = staff::create(
+        &app.db,
+        &actor,
+        &staff::StaffInput {
+            username: "laowang".into(),
+            display_name: "王总".into(),
+            primary_position_id: Some(position.id),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("create staff");
+    let top = departments::get(&app.db, position.department_id)
+        .await
+        .unwrap();
+    departments::update(
+        &app.db,
+        &actor,
+        top.id,
+        &departments::DepartmentInput {
+            code: top.code.clone(),
+            name: top.name.clone(),
+            parent_id: top.parent_id,
+            summary: top.summary.clone(),
+            head_user_id: Some(staff_id),
+            sort_order: top.sort_order,
+        },
+    )
+    .await
+    .expect("make 王总 head of the department");
+    departments::create(
+        &app.db,
+        &actor,
+        &departments::DepartmentInput {
+            name: "品牌策划组".into(),
+            parent_id: Some(top.id),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("create a sub-department");
+    OrgFixture {
+        staff_id,
+        position_id: position.id,
+        department_id: top.id,
+    }
+}
+
+/// The text content of the chart's inline SVG (WebDriver's visible text is
+/// unreliable for SVG).
+async fn chart_text(client: &Client) -> String {
+    client
+        .execute(
+            "return document.querySelector('[data-testid=org-chart] svg').textContent",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .expect("a string")
+        .to_string()
+}
+
+/// Signs in as the admin from the login page and waits for the dashboard.
+async fn sign_in_admin(client: &Client, app: &TestApp, screen: Screen) {
+    client.goto(&app.url("/login")).await.unwrap();
+    wait_for(client, "[data-testid=login-submit]").await;
+    assert_viewport(client, screen).await;
+    sign_in(client, "admin", common::ADMIN_PASSWORD).await;
+    wait_for(client, "[data-testid=stat-users]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn organisation_pages_after_applying_a_template() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let fixture = org_fixture(&app).await;
+
+    let desktop_app = app.clone();
+    Browser::start(DESKTOP)
+        .await
+        .run(|client| async move { org_desktop_flow(client, &desktop_app, fixture).await })
+        .await;
+    Browser::start(PHONE)
+        .await
+        .run(|client| async move { org_phone_flow(client, &app, fixture).await })
+        .await;
+}
+
+async fn org_desktop_flow(client: Client, app: &TestApp, fixture: OrgFixture) {
+    sign_in_admin(&client, app, DESKTOP).await;
+
+    // Templates: the built-in ones are listed.
+    client.goto(&app.url("/org/templates")).await.unwrap();
+    let list = wait_for(&client, "[data-testid=template-list]").await;
+    let text = list.text().await.unwrap();
+    assert!(text.contains("微商企业五大核心岗"), "templates: {text}");
+    screenshot(&client, "org-templates-1280").await;
+
+    // The preview: everything exists already, so there is nothing to apply.
+    client
+        .goto(&app.url("/org/templates/weishang-core"))
+        .await
+        .unwrap();
+    let plan = wait_for(&client, "[data-testid=plan-departments]").await;
+    assert!(plan.is_displayed().await.unwrap());
+    let apply = wait_for(&client, "[data-testid=apply-template]").await;
+    assert!(
+        !apply.is_enabled().await.unwrap(),
+        "apply-template should be disabled when nothing is missing"
+    );
+    screenshot(&client, "org-template-preview-1280").await;
+
+    // The chart draws departments and their posts; a box folds its department.
+    client.goto(&app.url("/org/chart")).await.unwrap();
+    wait_for(&client, "[data-testid=org-chart] svg").await;
+    let svg = chart_text(&client).await;
+    assert!(
+        svg.contains("操盘手") && svg.contains("财务") && svg.contains("品牌策划组"),
+        "chart: {svg}"
+    );
+    screenshot(&client, "org-chart-1280").await;
+    // An SVG <a> has no click(); dispatch the event a real click would.
+    let clicked = client
+        .execute(
+            "const a = document.querySelector(`[data-testid=org-chart] svg a[href$='fold=${arguments[0]}']`); \
+             if (!a) return false; \
+             a.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, view: window})); \
+             return true",
+            vec![json!(fixture.department_id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(clicked, json!(true), "the 操盘管理 box is a link");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.query().unwrap_or_default().contains("fold=") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no fold= in {url} after a click");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for(&client, "[data-testid=org-chart] svg").await;
+    let svg = chart_text(&client).await;
+    assert!(
+        !svg.contains("品牌策划组") && svg.contains("已折叠"),
+        "folded chart: {svg}"
+    );
+    screenshot(&client, "org-chart-folded-1280").await;
+
+    client
+        .goto(&app.url("/org/chart?view=reporting"))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=org-chart] svg").await;
+    let svg = chart_text(&client).await;
+    assert!(svg.contains("操盘手"), "reporting lines: {svg}");
+    screenshot(&client, "org-reporting-1280").await;
+
+    client.goto(&app.url("/org/departments")).await.unwrap();
+    let table = wait_for(&client, "[data-testid=department-table]").await;
+    let text = table.text().await.unwrap();
+    assert!(
+        text.contains("操盘管理") && text.contains("王总"),
+        "departments: {text}"
+    );
+    screenshot(&client, "org-departments-1280").await;
+
+    // Positions, then the 操盘手 description sheet through its link.
+    client.goto(&app.url("/org/positions")).await.unwrap();
+    let table = wait_for(&client, "[data-testid=position-table]").await;
+    screenshot(&client, "org-positions-1280").await;
+    table
+        .find(Locator::LinkText("操盘手"))
+        .await
+        .expect("a link to the 操盘手 post")
+        .click()
+        .await
+        .unwrap();
+    let duties = wait_for(&client, "[data-testid=duties-list]").await;
+    assert_eq!(
+        path(&client).await,
+        format!("/org/positions/{}", fixture.position_id)
+    );
+    let text = duties.text().await.unwrap();
+    assert!(text.contains("制定品牌的发展计划"), "duties: {text}");
+    let sheet = text_of(&client, "[data-testid=position-sheet]").await;
+    assert!(sheet.contains("王总"), "the holder is listed: {sheet}");
+    screenshot(&client, "org-position-sheet-1280").await;
+
+    client.goto(&app.url("/org/staff")).await.unwrap();
+    let table = wait_for(&client, "[data-testid=staff-table]").await;
+    let text = table.text().await.unwrap();
+    assert!(text.contains("王总"), "staff: {text}");
+    screenshot(&client, "org-staff-1280").await;
+
+    client
+        .goto(&app.url(&format!("/org/staff/{}", fixture.staff_id)))
+        .await
+        .unwrap();
+    let permissions = wait_for(&client, "[data-testid=effective-permissions]").await;
+    assert!(permissions.is_displayed().await.unwrap());
+    let text = permissions.text().await.unwrap();
+    assert!(!text.trim().is_empty(), "effective permissions are listed");
+    screenshot(&client, "org-staff-detail-1280").await;
+}
+
+async fn org_phone_flow(client: Client, app: &TestApp, fixture: OrgFixture) {
+    sign_in_admin(&client, app, PHONE).await;
+
+    // The chart is wider than a phone: it scrolls inside its box instead of
+    // widening the page.
+    client.goto(&app.url("/org/chart")).await.unwrap();
+    wait_for(&client, "[data-testid=org-chart] svg").await;
+    let widths = client
+        .execute(
+            "const box = document.querySelector('[data-testid=org-chart]'); \
+             return [document.documentElement.scrollWidth, box.clientWidth, box.scrollWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let [page, inner, content] = [0, 1, 2].map(|i| widths[i].as_f64().expect("a number"));
+    assert!(
+        page <= f64::from(PHONE.width),
+        "the page is {page} px wide on a {} px phone",
+        PHONE.width
+    );
+    assert!(
+        content > inner,
+        "the chart ({content} px) scrolls inside its {inner} px box"
+    );
+    screenshot(&client, "org-chart-390").await;
+
+    client
+        .goto(&app.url(&format!("/org/positions/{}", fixture.position_id)))
+        .await
+        .unwrap();
+    let duties = wait_for(&client, "[data-testid=duties-list]").await;
+    assert!(duties.text().await.unwrap().contains("制定品牌的发展计划"));
+    let page = client
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .expect("a number");
+    assert!(
+        page <= f64::from(PHONE.width),
+        "the position sheet is {page} px wide on a {} px phone",
+        PHONE.width
+    );
+    screenshot(&client, "org-position-sheet-390").await;
+}
