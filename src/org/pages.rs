@@ -82,6 +82,8 @@ struct DepartmentsPage {
     params: ListParams,
     departments: Vec<Department>,
     show_archived: bool,
+    /// `tree` (indented, tree order) or `list` (flat, by name).
+    view: &'static str,
 }
 
 async fn department_list(
@@ -98,12 +100,23 @@ async fn department_list(
             d.name.to_lowercase().contains(&q) || d.code.as_deref().is_some_and(|c| c.contains(&q))
         });
     }
+    // A search result is a flat list: indentation without the parents
+    // around it would mislead.
+    let view = if params.get("view") == Some("list") || params.get("q").is_some() {
+        "list"
+    } else {
+        "tree"
+    };
+    if view == "list" {
+        list.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+    }
     let ctx = ctx.titled("menu.departments", &[ORG]);
     Ok(web::page(DepartmentsPage {
         ctx,
         params,
         departments: list,
         show_archived,
+        view,
     }))
 }
 

@@ -405,6 +405,24 @@ async fn department_tree_moves_and_guards() {
         .await
         .unwrap();
     assert!(ask.contains("共 2 个部门"), "{ask}");
+    let tree = c
+        .get(app.url("/org/departments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(tree.contains("tree-indent depth-0") && tree.contains("销售中心"));
+    let list = c
+        .get(app.url("/org/departments?view=list"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains("tree-indent") && list.contains("总部"));
 }
 
 #[tokio::test]

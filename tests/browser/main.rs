@@ -690,4 +690,13 @@ async fn org_phone_flow(client: Client, app: &TestApp, fixture: OrgFixture) {
         PHONE.width
     );
     screenshot(&client, "org-position-sheet-390").await;
+    // The KPI table and the permissions are below the fold on a phone.
+    client
+        .execute(
+            "document.querySelector('[data-testid=duties-list]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "org-position-sheet-kpi-390").await;
 }
