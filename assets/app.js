@@ -26,6 +26,10 @@
   document.querySelectorAll("[data-print]").forEach(function (b) {
     b.addEventListener("click", function () { window.print(); });
   });
+  // Wide charts open centred on their top (the root sits in the middle).
+  document.querySelectorAll(".org-chart").forEach(function (box) {
+    box.scrollLeft = Math.max(0, (box.scrollWidth - box.clientWidth) / 2);
+  });
   // "Back" links on error pages.
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) {

@@ -947,8 +947,12 @@ async fn staff_create(
 struct StaffDetail {
     ctx: PageCtx,
     member: Staff,
-    /// Effective permissions through positions and direct roles.
+    /// Effective catalogue permissions through positions and direct roles.
     permissions: Vec<&'static str>,
+    /// The grants behind them as held (codes and patterns such as `finance.*`).
+    grants: Vec<String>,
+    /// Holds everything (`*` or the built-in admin role).
+    everything: bool,
 }
 
 async fn staff_detail(
@@ -958,12 +962,13 @@ async fn staff_detail(
     Path(id): Path<i64>,
 ) -> Result<Response> {
     let member = staff::get_visible(&s.db, &who, id).await?;
-    let grants: Vec<String> = {
+    let mut grants: Vec<String> = {
         use sqlx::Row;
         sqlx::query(
             "SELECT DISTINCT rp.permission FROM role_permissions rp WHERE rp.role_id IN \
              (SELECT role_id FROM user_roles WHERE user_id = $1 UNION \
-              SELECT p.role_id FROM staff_positions sp JOIN positions p ON p.id = sp.position_id WHERE sp.user_id = $1 AND p.role_id IS NOT NULL)",
+              SELECT p.role_id FROM staff_positions sp JOIN positions p ON p.id = sp.position_id \
+              WHERE sp.user_id = $1 AND p.role_id IS NOT NULL AND p.status = 'active')",
         )
         .bind(id)
         .fetch_all(&s.db.pool)
@@ -972,11 +977,13 @@ async fn staff_detail(
         .map(|r| r.try_get("permission"))
         .collect::<std::result::Result<_, _>>()?
     };
-    let is_admin = member
-        .roles
-        .iter()
-        .any(|r| r.code == crate::access::roles::ADMIN_ROLE);
-    let permissions = if is_admin {
+    grants.sort();
+    let everything = grants.iter().any(|g| g == "*")
+        || member
+            .roles
+            .iter()
+            .any(|r| r.code == crate::access::roles::ADMIN_ROLE);
+    let permissions = if everything {
         crate::access::PERMISSIONS.iter().map(|p| p.code).collect()
     } else {
         crate::access::catalog::covered(grants.iter().map(String::as_str))
@@ -989,6 +996,8 @@ async fn staff_detail(
         ctx,
         member,
         permissions,
+        grants,
+        everything,
     }))
 }
 
@@ -1184,6 +1193,7 @@ fn folded(params: &ListParams) -> HashSet<i64> {
 async fn chart_data(
     s: &AppState,
     fold: &HashSet<i64>,
+    company_name: &str,
 ) -> Result<(Vec<ChartDepartment>, Vec<ChartPosition>)> {
     let depts = departments::all(&s.db, false).await?;
     let posts = positions::all(&s.db, &PositionFilter::default()).await?;
@@ -1199,11 +1209,15 @@ async fn chart_data(
             reports_to: p.reports_to_id,
         })
         .collect();
-    let chart_depts = depts
+    // Several top-level departments hang under one company box, so the
+    // chart reads as one tree (id 0 is never a department id).
+    let roots = depts.iter().filter(|d| d.parent_id.is_none()).count();
+    let company = (roots > 1).then_some(0i64);
+    let mut chart_depts: Vec<ChartDepartment> = depts
         .iter()
         .map(|d| ChartDepartment {
             id: d.id,
-            parent_id: d.parent_id,
+            parent_id: d.parent_id.or(company),
             name: d.name.clone(),
             head: d.head_name.clone(),
             positions: chart_posts
@@ -1218,6 +1232,19 @@ async fn chart_data(
             collapsed: fold.contains(&d.id),
         })
         .collect();
+    if company.is_some() {
+        chart_depts.insert(
+            0,
+            ChartDepartment {
+                id: 0,
+                parent_id: None,
+                name: company_name.to_string(),
+                head: None,
+                positions: vec![],
+                collapsed: false,
+            },
+        );
+    }
     Ok((chart_depts, chart_posts))
 }
 
@@ -1262,12 +1289,22 @@ async fn chart_page(
         "departments"
     }
     .to_string();
-    let (depts, posts) = chart_data(&s, &fold).await?;
+    let (depts, posts) = chart_data(&s, &fold, &ctx.t("org.company")).await?;
     let l = labels(&ctx);
     let svg = if view == "reporting" {
         chart::reporting_chart_svg(&posts, &l)
     } else {
-        let link = |id: i64| Some(fold_link(&fold, id, "departments"));
+        // Only departments with sub-departments fold.
+        let parents: HashSet<i64> = depts
+            .iter()
+            .filter_map(|d| d.parent_id)
+            .filter(|p| *p != 0)
+            .collect();
+        let link = |id: i64| {
+            parents
+                .contains(&id)
+                .then(|| fold_link(&fold, id, "departments"))
+        };
         chart::org_chart_svg(&depts, &l, &link)
     };
     let ctx = ctx.titled("menu.chart", &[ORG]);
@@ -1288,7 +1325,7 @@ async fn chart_svg(
     params: ListParams,
 ) -> Result<Response> {
     let fold = folded(&params);
-    let (depts, posts) = chart_data(&s, &fold).await?;
+    let (depts, posts) = chart_data(&s, &fold, &ctx.t("org.company")).await?;
     let l = labels(&ctx);
     let (svg, name) = if params.get("view") == Some("reporting") {
         (

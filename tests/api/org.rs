@@ -981,7 +981,38 @@ async fn org_chart_svg_names_every_department_and_post() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("fold="), "department boxes fold");
+    assert!(
+        !page.contains("fold="),
+        "departments without sub-departments do not fold"
+    );
+    let top = weiops::org::departments::all(&app.db, false).await.unwrap()[0].id;
+    admin
+        .post(app.url("/api/v1/org/departments"))
+        .json(&serde_json::json!({"name": "品牌组", "parent_id": top}))
+        .send()
+        .await
+        .unwrap();
+    let page = admin
+        .get(app.url("/org/chart"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("fold={top}")),
+        "a department with sub-departments folds"
+    );
+    let folded = admin
+        .get(app.url(&format!("/org/chart?fold={top}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!folded.contains("品牌组") && folded.contains("已折叠"));
 }
 
 #[tokio::test]
