@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod agents;
 pub mod csrf;
 pub mod money;
 pub mod org;
