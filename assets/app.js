@@ -30,6 +30,10 @@
   document.querySelectorAll(".org-chart").forEach(function (box) {
     box.scrollLeft = Math.max(0, (box.scrollWidth - box.clientWidth) / 2);
   });
+  // Pages following a background job reload until it ends.
+  document.querySelectorAll("[data-refresh]").forEach(function (el) {
+    setTimeout(function () { location.reload(); }, parseInt(el.getAttribute("data-refresh"), 10) || 1000);
+  });
   // "Back" links on error pages.
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) {

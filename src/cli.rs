@@ -40,6 +40,12 @@ pub enum Command {
     /// Organisation templates.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Import data files (all or nothing: any error stores nothing).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export data files.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Write a consistent copy of a running SQLite database to FILE
     /// (for PostgreSQL, use pg_dump).
     Backup {
@@ -83,6 +89,21 @@ pub enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import agents.csv (shared/spec/settlement.md) or an .xlsx with the
+    /// same columns. Every problem is listed with its line; on any problem
+    /// nothing is stored and the exit code is 1.
+    Agents { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write every agent in the agents.csv format (.csv or .xlsx by the
+    /// file's extension); importing it gives the same network back.
+    Agents { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +358,70 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if dry_run { "to create" } else { "created" },
                 plan.count(PlanAction::Exists)
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(ImportCommand::Agents { file }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let db = open(g, 2).await?;
+            let started = std::time::Instant::now();
+            let quiet = |_stage: &'static str, _done: usize, _total: usize| {};
+            match crate::agents::import::import(&db, &Actor::system("cli"), &bytes, &quiet).await {
+                Ok(report) => {
+                    println!(
+                        "imported {} agents, issued {} certificates in {:.1} s",
+                        report.agents,
+                        report.certificates,
+                        started.elapsed().as_secs_f64()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::Error::ImportRejected(rows)) => {
+                    let locale = crate::i18n::Locale::En;
+                    for r in &rows {
+                        let id = if r.id.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (id {})", r.id)
+                        };
+                        let col = if r.column.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}:", r.column)
+                        };
+                        eprintln!(
+                            "line {}{id}:{col} {} {:?}",
+                            r.row,
+                            locale.t(&r.key),
+                            r.value
+                        );
+                    }
+                    eprintln!(
+                        "error: {} problem(s) in {}; nothing was imported",
+                        rows.len(),
+                        file.display()
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(describe(e)),
+            }
+        }
+        Command::Export(ExportCommand::Agents { file }) => {
+            let db = open(g, 2).await?;
+            let table = crate::agents::transfer::export_table(&db)
+                .await
+                .map_err(describe)?;
+            let bytes = if file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+            {
+                crate::export::to_xlsx(&table).map_err(describe)?
+            } else {
+                crate::agents::transfer::to_spec_csv(&table).map_err(describe)?
+            };
+            std::fs::write(&file, bytes)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            println!("exported {} agents to {}", table.rows.len(), file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file } => {

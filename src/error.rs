@@ -74,6 +74,9 @@ pub fn invalid_key(why: Invalid) -> &'static str {
 pub struct RowProblem {
     /// 1-based line of the file (the header is line 1).
     pub row: usize,
+    /// The row's own id (agent id, order id…), when the file has one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// The column's header as the file names it, or empty for the whole row.
     pub column: String,
     /// Message key (localised when shown).

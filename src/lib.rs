@@ -7,6 +7,7 @@
 rust_i18n::i18n!("locales", fallback = "zh-CN");
 
 pub mod access;
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod i18n;
+pub mod jobs;
 pub mod ops;
 pub mod org;
 pub mod users;

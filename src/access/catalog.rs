@@ -37,6 +37,12 @@ permissions! {
     AuditRead = "audit.read" in "audit";
     OrgRead = "org.read" in "org";
     OrgWrite = "org.write" in "org";
+    AgentsRead = "agents.read" in "agents";
+    AgentsWrite = "agents.write" in "agents";
+    AgentsPii = "agents.pii" in "agents";
+    AgentsApprove = "agents.approve" in "agents";
+    AgentLevelsWrite = "agents.levels" in "agents";
+    AgentsImport = "agents.import" in "agents";
 }
 
 /// Every business domain, in menu order: the first segment of a permission

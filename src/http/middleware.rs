@@ -108,7 +108,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
             error["rows"] = report
                 .rows
                 .iter()
-                .map(|r| json!({"row": r.row, "column": r.column, "value": r.value, "message": locale.t(&r.key)}))
+                .map(|r| json!({"row": r.row, "id": r.id, "column": r.column, "value": r.value, "message": locale.t(&r.key)}))
                 .collect();
         }
         if !report.fields.is_empty() {

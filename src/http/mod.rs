@@ -147,6 +147,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::access::router())
         .merge(crate::audit::router())
         .merge(crate::org::router())
+        .merge(crate::agents::router())
         .merge(api_router)
         .fallback(|| async { crate::Error::NotFound })
         // Innermost first: everything below sees the request after the

@@ -33,6 +33,7 @@ use crate::web::PageCtx;
         (name = "roles", description = "Roles and permissions"),
         (name = "audit", description = "The audit log"),
         (name = "org", description = "Organisation: departments, positions, staff, templates"),
+        (name = "agents", description = "The agent network: levels, agents, teams, imports"),
     )
 )]
 struct ApiDoc;
@@ -57,6 +58,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::access::api::router())
         .merge(crate::audit::api::router())
         .merge(crate::org::api::router())
+        .merge(crate::agents::api::router())
 }
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {

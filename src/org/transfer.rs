@@ -64,7 +64,7 @@ pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
     Ok(rows)
 }
 
-fn cell_text(c: &Data) -> String {
+pub fn cell_text(c: &Data) -> String {
     match c {
         Data::Empty => String::new(),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.trim().to_string(),
@@ -146,6 +146,7 @@ pub struct ImportedAccount {
 fn problem(row: usize, column: &str, key: &str, value: &str) -> RowProblem {
     RowProblem {
         row,
+        id: String::new(),
         column: column.to_string(),
         key: key.to_string(),
         value: value.to_string(),

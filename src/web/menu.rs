@@ -29,6 +29,32 @@ pub const MENU: &[MenuGroup] = &[
         }],
     },
     MenuGroup {
+        key: "menu.agents",
+        icon: "agents",
+        items: &[
+            MenuItem {
+                key: "menu.agent_list",
+                href: "/agents",
+                permission: Some("agents.read"),
+            },
+            MenuItem {
+                key: "menu.agent_levels",
+                href: "/agents/levels",
+                permission: Some("agents.read"),
+            },
+            MenuItem {
+                key: "menu.agent_import",
+                href: "/agents/import",
+                permission: Some("agents.import"),
+            },
+            MenuItem {
+                key: "menu.verify",
+                href: "/verify",
+                permission: None,
+            },
+        ],
+    },
+    MenuGroup {
         key: "menu.org",
         icon: "org",
         items: &[

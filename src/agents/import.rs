@@ -1,0 +1,310 @@
+//! Importing agents.csv (or an .xlsx with the same columns) at the scale of
+//! a brand's whole network: a million rows in one go.
+//!
+//! The whole file is read and checked first (weiops_core::agents: every
+//! row's values, duplicate and existing ids, sponsors, cycles). Any problem
+//! refuses the file with every problem listed by line; nothing is stored.
+//! A clean file is placed on the forest in memory (ids, paths, depths, team
+//! sizes) and written in one transaction with multi-row INSERTs, together
+//! with a 授权书 for every active agent.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use calamine::{Reader, Xlsx, open_workbook_from_rs};
+use serde::Serialize;
+use sqlx::Row;
+use weiops_core::agents::{
+    AgentColumns, AgentRow, AgentStatus, ExistingAgent, Problem, ProblemKind, plan_forest,
+};
+
+use super::certificates;
+use crate::audit::{self, Actor, Change};
+use crate::db::{Db, Engine, Tx, now_ms};
+use crate::error::RowProblem;
+use crate::{Error, Result};
+
+/// Rows written per INSERT statement: large statements amortise the
+/// per-statement cost; 400 rows × 15 columns stays far below SQLite's limit
+/// of 32,766 bound values.
+const BATCH: usize = 400;
+
+/// Progress callback: (stage message key, done, total).
+pub type Progress<'a> = &'a (dyn Fn(&'static str, usize, usize) + Send + Sync);
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub agents: usize,
+    pub certificates: usize,
+}
+
+fn to_row_problem(p: Problem) -> RowProblem {
+    RowProblem {
+        row: p.line,
+        id: p.id.clone(),
+        column: p.column.clone(),
+        key: p.kind.key().to_string(),
+        value: p.value.clone(),
+    }
+}
+
+/// Decodes a CSV as UTF-8 (BOM allowed) or, failing that, GBK.
+fn csv_text(bytes: &[u8]) -> Result<String> {
+    match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)) {
+        Ok(t) => Ok(t.to_string()),
+        Err(_) => {
+            let (decoded, _, had_errors) = encoding_rs::GBK.decode(bytes);
+            if had_errors {
+                Err(Error::BadRequest("import.bad_encoding"))
+            } else {
+                Ok(decoded.into_owned())
+            }
+        }
+    }
+}
+
+/// Parses every row: the good rows and every problem of the others.
+pub fn parse_file(bytes: &[u8], max_level: u8) -> Result<(Vec<AgentRow>, Vec<Problem>)> {
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    if bytes.starts_with(b"PK") {
+        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec()))
+            .map_err(|_| Error::BadRequest("import.bad_file"))?;
+        let range = book
+            .worksheet_range_at(0)
+            .ok_or(Error::BadRequest("import.bad_file"))?
+            .map_err(|_| Error::BadRequest("import.bad_file"))?;
+        let mut it = range.rows();
+        let Some(header) = it.next() else {
+            return Err(Error::BadRequest("import.empty"));
+        };
+        let header: Vec<String> = header.iter().map(crate::org::transfer::cell_text).collect();
+        let refs: Vec<&str> = header.iter().map(String::as_str).collect();
+        let columns = match AgentColumns::from_header(&refs) {
+            Ok(c) => c,
+            Err(p) => return Ok((Vec::new(), p)),
+        };
+        for (i, r) in it.enumerate() {
+            let cells: Vec<String> = r.iter().map(crate::org::transfer::cell_text).collect();
+            if cells.iter().all(|c| c.is_empty()) {
+                continue;
+            }
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            match columns.parse(i + 2, &refs, max_level) {
+                Ok(row) => rows.push(row),
+                Err(p) => problems.extend(p),
+            }
+        }
+    } else {
+        let text = csv_text(bytes)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut records = reader.records();
+        let header = match records.next() {
+            Some(Ok(h)) => h,
+            Some(Err(_)) => return Err(Error::BadRequest("import.bad_file")),
+            None => return Err(Error::BadRequest("import.empty")),
+        };
+        let refs: Vec<&str> = header.iter().collect();
+        let columns = match AgentColumns::from_header(&refs) {
+            Ok(c) => c,
+            Err(p) => return Ok((Vec::new(), p)),
+        };
+        for record in records {
+            let record = record.map_err(|_| Error::BadRequest("import.bad_file"))?;
+            let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+            if record.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            let cells: Vec<&str> = record.iter().collect();
+            match columns.parse(line, &cells, max_level) {
+                Ok(row) => rows.push(row),
+                Err(p) => problems.extend(p),
+            }
+        }
+    }
+    if rows.is_empty() && problems.is_empty() {
+        return Err(Error::BadRequest("import.empty"));
+    }
+    Ok((rows, problems))
+}
+
+/// Every agent already stored, by external code.
+async fn existing(db: &Db) -> Result<HashMap<String, ExistingAgent>> {
+    let rows = sqlx::query("SELECT id, code, path, depth FROM agents")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        out.insert(
+            r.try_get("code")?,
+            ExistingAgent {
+                id: r.try_get("id")?,
+                path: r.try_get("path")?,
+                depth: r.try_get("depth")?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Checks and imports a file; nothing is stored unless every row is right.
+#[tracing::instrument(skip_all, fields(bytes = bytes.len()))]
+pub async fn import(
+    db: &Db,
+    actor: &Actor,
+    bytes: &[u8],
+    progress: Progress<'_>,
+) -> Result<ImportReport> {
+    progress("agents.import.stage_reading", 0, 0);
+    let max_level = super::levels::max_level(db).await?;
+    let (rows, parse_problems) = parse_file(bytes, max_level)?;
+    progress("agents.import.stage_checking", 0, rows.len());
+    let known = existing(db).await?;
+    let next_id: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS m FROM agents")
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("m")?;
+    // The tree is checked even when some rows are malformed, so one run
+    // lists every problem; a sponsor that is only "unknown" because its own
+    // row was malformed is not reported twice.
+    let plan = match (
+        parse_problems.is_empty(),
+        plan_forest(&rows, &known, next_id + 1),
+    ) {
+        (true, Ok(plan)) => plan,
+        (_, result) => {
+            let failed: std::collections::HashSet<&str> = parse_problems
+                .iter()
+                .map(|p| p.id.as_str())
+                .filter(|id| !id.is_empty())
+                .collect();
+            let mut problems: Vec<Problem> = result
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| {
+                    !(p.kind == ProblemKind::UnknownSponsor && failed.contains(p.value.as_str()))
+                })
+                .collect();
+            problems.extend(parse_problems);
+            problems.sort_by_key(|p| p.line);
+            return Err(Error::ImportRejected(
+                problems.into_iter().map(to_row_problem).collect(),
+            ));
+        }
+    };
+    drop(known);
+    let now = now_ms();
+    let total = plan.placed.len();
+    let mut tx = db.pool.begin().await?;
+    for (i, chunk) in plan.placed.chunks(BATCH).enumerate() {
+        insert_agents(&mut tx, &rows, chunk, now).await?;
+        progress(
+            "agents.import.stage_writing",
+            (i * BATCH + chunk.len()).min(total),
+            total,
+        );
+    }
+    for (id, team, direct) in &plan.existing_growth {
+        sqlx::query("UPDATE agents SET team_size = team_size + $1, direct_count = direct_count + $2, updated_at = $3 WHERE id = $4")
+            .bind(team)
+            .bind(direct)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let active: Vec<(&AgentRow, i64)> = plan
+        .placed
+        .iter()
+        .map(|p| (&rows[p.row], p.id))
+        .filter(|(r, _)| r.status == AgentStatus::Active)
+        .collect();
+    let issued = active.len();
+    for (i, chunk) in active.chunks(BATCH).enumerate() {
+        certificates::insert_batch(&mut tx, chunk, now).await?;
+        progress(
+            "agents.import.stage_certificates",
+            (i * BATCH + chunk.len()).min(issued),
+            issued,
+        );
+    }
+    if db.engine == Engine::Postgres {
+        // Ids were chosen here, not by the sequence: move it past them.
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('agents', 'id'), (SELECT MAX(id) FROM agents))",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        Change::new("agent.import", "agent", "")
+            .summary(format!(
+                "{total} agents imported, {issued} certificates issued"
+            ))
+            .after(serde_json::json!({"agents": total, "certificates": issued})),
+    )
+    .await?;
+    tx.commit().await?;
+    progress("agents.import.stage_done", total, total);
+    Ok(ImportReport {
+        agents: total,
+        certificates: issued,
+    })
+}
+
+async fn insert_agents(
+    tx: &mut Tx<'_>,
+    rows: &[AgentRow],
+    chunk: &[weiops_core::agents::Placed],
+    now: i64,
+) -> Result<()> {
+    const COLS: usize = 15;
+    let mut sql = String::with_capacity(chunk.len() * COLS * 5 + 200);
+    sql.push_str(
+        "INSERT INTO agents (id, code, name, phone, wechat, level, sponsor_id, path, depth, status, joined_at, \
+         team_size, direct_count, created_at, updated_at) VALUES ",
+    );
+    for i in 0..chunk.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..COLS {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&(i * COLS + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    // The text holds only placeholders; every value is bound.
+    let mut q = crate::db::dynamic(sql);
+    for p in chunk {
+        let r = &rows[p.row];
+        q = q
+            .bind(p.id)
+            .bind(r.id.clone())
+            .bind(r.name.clone())
+            .bind(r.phone.clone())
+            .bind(r.wechat.clone())
+            .bind(i64::from(r.level))
+            .bind(p.sponsor)
+            .bind(p.path.clone())
+            .bind(p.depth)
+            .bind(r.status.as_str())
+            .bind(r.joined_at_ms)
+            .bind(p.team_size)
+            .bind(p.direct_count)
+            .bind(now)
+            .bind(now);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
