@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod accounts;
+mod agents;
 mod audit;
 mod bad_input;
 mod cli;

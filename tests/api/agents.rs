@@ -1,0 +1,647 @@
+//! The agent network: imports (all or nothing), the tree, masking,
+//! certificates and public verification.
+
+use crate::common::{TestApp, spawn_app};
+
+/// The worked example of shared/spec/settlement.md: A ← B ← C ← D.
+const EXAMPLE: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
+A,张三,13800000001,zhangsan_wx,1,,active,2026-01-05T10:00:00+08:00\n\
+B,李四,13800000002,lisi_wx,2,A,active,2026-02-01T09:30:00+08:00\n\
+C,王五,13800000003,wangwu_wx,4,B,frozen,2026-03-01T09:30:00Z\n\
+D,赵六,13800000004,zhaoliu_wx,5,C,active,2026-03-02T09:30:00.5+08:00\n";
+
+/// Starts an import through the API and waits for the job (bounded).
+async fn import(app: &TestApp, c: &reqwest::Client, body: &str) -> serde_json::Value {
+    let res = c
+        .post(app.url("/api/v1/agents/import"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let job: serde_json::Value = res.json().await.unwrap();
+    let id = job["job_id"].as_i64().unwrap();
+    for _ in 0..200 {
+        let j: serde_json::Value = c
+            .get(app.url(&format!("/api/v1/jobs/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if j["status"] == "done" || j["status"] == "failed" {
+            return j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import job did not finish");
+}
+
+async fn agent(app: &TestApp, c: &reqwest::Client, code: &str) -> serde_json::Value {
+    let page: serde_json::Value = c
+        .get(app.url(&format!("/api/v1/agents?q={code}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == code)
+        .cloned()
+        .unwrap_or_else(|| panic!("agent {code}"))
+}
+
+async fn count(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) AS n FROM agents")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn import_builds_the_tree_with_team_counters_and_certificates() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    let job = import(&app, &c, EXAMPLE).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["result"]["agents"], 4);
+    assert_eq!(
+        job["result"]["certificates"], 3,
+        "the frozen agent gets none"
+    );
+    let a = agent(&app, &c, "A").await;
+    let d = agent(&app, &c, "D").await;
+    assert_eq!(a["team_size"], 3);
+    assert_eq!(a["direct_count"], 1);
+    assert_eq!(d["depth"], 3);
+    assert_eq!(
+        d["path"],
+        format!(
+            "/{}/{}/{}/{}/",
+            a["id"],
+            agent(&app, &c, "B").await["id"],
+            agent(&app, &c, "C").await["id"],
+            d["id"]
+        )
+    );
+    assert_eq!(
+        d["joined_at"], 1_772_415_000_500i64,
+        "fraction kept to the millisecond"
+    );
+    let team: serde_json::Value = c
+        .get(app.url(&format!("/api/v1/agents/{}/team", a["id"])))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        team["generations"],
+        serde_json::json!([[1, 1], [2, 1], [3, 1]])
+    );
+    assert_eq!(team["team_purchases_fen"], 0);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"agent.import".to_string())
+    );
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_file_is_refused_whole() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    let header = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n";
+    let ok = "A,a,,,1,,active,2026-01-01T00:00:00Z\n";
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "unknown sponsor",
+            format!("{header}{ok}B,b,,,2,ZZ,active,2026-01-01T00:00:00Z\n"),
+            "推荐人不存在",
+        ),
+        (
+            "duplicate id",
+            format!("{header}{ok}A,a2,,,2,,active,2026-01-01T00:00:00Z\n"),
+            "代理编号在文件中重复",
+        ),
+        (
+            "self sponsor",
+            format!("{header}{ok}B,b,,,2,B,active,2026-01-01T00:00:00Z\n"),
+            "不能推荐自己",
+        ),
+        (
+            "cycle",
+            format!(
+                "{header}{ok}B,b,,,2,C,active,2026-01-01T00:00:00Z\nC,c,,,2,B,active,2026-01-01T00:00:00Z\n"
+            ),
+            "推荐关系形成循环",
+        ),
+        (
+            "bad level",
+            format!("{header}{ok}B,b,,,0,A,active,2026-01-01T00:00:00Z\n"),
+            "等级不正确",
+        ),
+        (
+            "bad status",
+            format!("{header}{ok}B,b,,,2,A,sleeping,2026-01-01T00:00:00Z\n"),
+            "状态只能是 active 或 frozen",
+        ),
+        (
+            "bad timestamp",
+            format!("{header}{ok}B,b,,,2,A,active,2026-01-01 00:00:00\n"),
+            "时间格式应为 RFC 3339",
+        ),
+        (
+            "missing column",
+            "id,name,level,sponsor_id,status\nA,a,1,,active\n".to_string(),
+            "缺少必需的列",
+        ),
+    ];
+    for (what, file, message) in cases {
+        let job = import(&app, &c, file).await;
+        assert_eq!(job["status"], "failed", "{what}: {job}");
+        let rows = job["result"]["rows"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what}: {job}"));
+        assert!(!rows.is_empty(), "{what}");
+        let html = c
+            .get(app.url(&format!("/jobs/{}", job["id"])))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(message), "{what}: {message}");
+        assert_eq!(count(&app).await, 0, "{what}: nothing stored");
+    }
+    // A cycle names its members and the line of each.
+    let cycle = format!(
+        "{header}X,x,,,1,Z,active,2026-01-01T00:00:00Z\nY,y,,,1,X,active,2026-01-01T00:00:00Z\nZ,z,,,1,Y,active,2026-01-01T00:00:00Z\n"
+    );
+    let job = import(&app, &c, &cycle).await;
+    let rows = job["result"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["row"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["value"].as_str().unwrap().contains('X')
+                && r["value"].as_str().unwrap().contains('Z'))
+    );
+    // Ids already stored are refused too.
+    assert_eq!(import(&app, &c, EXAMPLE).await["status"], "done");
+    let again = import(&app, &c, EXAMPLE).await;
+    assert_eq!(again["result"]["rows"].as_array().unwrap().len(), 4);
+    assert_eq!(count(&app).await, 4);
+}
+
+#[tokio::test]
+async fn export_round_trips_and_the_cli_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_weiops");
+    let file = dir.path().join("agents.csv");
+    std::fs::write(&file, EXAMPLE).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .env_remove("WEIOPS_DATABASE_URL")
+            .env("WEIOPS_DATA_DIR", dir.path())
+            .env("WEIOPS_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["import", "agents", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = dir.path().join("out.csv");
+    assert!(
+        run(&["export", "agents", exported.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.starts_with("id,name,phone,wechat,level,sponsor_id,status,joined_at\nA,张三,"));
+    assert!(text.contains("D,赵六,13800000004,zhaoliu_wx,5,C,active,2026-03-02T01:30:00.500Z\n"));
+    // The export imports into a fresh database and exports identically.
+    let dir2 = tempfile::tempdir().unwrap();
+    let run2 = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .env_remove("WEIOPS_DATABASE_URL")
+            .env("WEIOPS_DATA_DIR", dir2.path())
+            .env("WEIOPS_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run2(&["import", "agents", exported.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let again = dir2.path().join("again.csv");
+    assert!(
+        run2(&["export", "agents", again.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), text);
+    let xlsx = dir2.path().join("again.xlsx");
+    assert!(
+        run2(&["export", "agents", xlsx.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+    // A bad file: listed by line, exit code 1, nothing stored.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "id,name,phone,wechat,level,sponsor_id,status,joined_at\nE,e,,,1,E,active,2026-01-01T00:00:00Z\n").unwrap();
+    let out = run(&["import", "agents", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 2 (id E)") && err.contains("nothing was imported"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn moves_keep_the_tree_consistent_and_refuse_cycles() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    import(&app, &c, EXAMPLE).await;
+    let (a, b, cc, d) = (
+        agent(&app, &c, "A").await,
+        agent(&app, &c, "B").await,
+        agent(&app, &c, "C").await,
+        agent(&app, &c, "D").await,
+    );
+    // B under its own grandchild D: a cycle.
+    let res = c
+        .post(app.url(&format!("/api/v1/agents/{}/move", b["id"])))
+        .json(&serde_json::json!({"sponsor_id": d["id"], "reason": "test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["error"]["fields"][0]["message"],
+        "不能移到自己或自己团队成员的名下"
+    );
+    // C (with D) moves to the top.
+    let moved: serde_json::Value = c
+        .post(app.url(&format!("/api/v1/agents/{}/move", cc["id"])))
+        .json(&serde_json::json!({"sponsor_id": null, "reason": "团队独立"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["moved"], 2);
+    assert_eq!(moved["agent"]["path"], format!("/{}/", cc["id"]));
+    assert_eq!(
+        agent(&app, &c, "D").await["path"],
+        format!("/{}/{}/", cc["id"], d["id"])
+    );
+    assert_eq!(agent(&app, &c, "D").await["depth"], 1);
+    assert_eq!(agent(&app, &c, "A").await["team_size"], 1);
+    assert_eq!(agent(&app, &c, "B").await["team_size"], 0);
+    assert_eq!(agent(&app, &c, "B").await["direct_count"], 0);
+    // And back under A: counters follow.
+    c.post(app.url(&format!("/api/v1/agents/{}/move", cc["id"])))
+        .json(&serde_json::json!({"sponsor_id": a["id"], "reason": "回归"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(agent(&app, &c, "A").await["team_size"], 3);
+    assert_eq!(agent(&app, &c, "A").await["direct_count"], 2);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"agent.move".to_string())
+    );
+    // The page asks first and says how many move.
+    let ask = c
+        .post(app.url(&format!("/agents/{}/move", cc["id"])))
+        .form(&[("sponsor", "B"), ("reason", "x")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ask.contains("共 2 人"), "{ask}");
+}
+
+#[tokio::test]
+async fn personal_data_is_masked_without_the_permission_and_reveals_are_audited() {
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    import(&app, &admin, EXAMPLE).await;
+    let viewer = app.role("agent_viewer", &["agents.read"], "all").await;
+    app.user("kefu", "Kefu-pass-1", vec![viewer]).await;
+    let kefu = app.login("kefu", "Kefu-pass-1").await;
+    let a = agent(&app, &kefu, "A").await;
+    assert_eq!(a["name"], "张*");
+    assert_eq!(a["phone"], "138****0001");
+    assert_ne!(a["wechat"], "zhangsan_wx");
+    let html = kefu
+        .get(app.url(&format!("/agents/{}", a["id"])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("138****0001") && !html.contains("13800000001"));
+    assert_eq!(
+        kefu.post(app.url(&format!("/agents/{}/reveal", a["id"])))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let full = agent(&app, &admin, "A").await;
+    assert_eq!(full["phone"], "13800000001");
+    let revealed = admin
+        .post(app.url(&format!("/agents/{}/reveal", a["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revealed.headers()["cache-control"], "no-store");
+    assert!(revealed.text().await.unwrap().contains("13800000001"));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"agent.reveal_pii".to_string())
+    );
+}
+
+#[tokio::test]
+async fn certificates_verify_publicly_and_recognise_forgeries() {
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    import(&app, &admin, EXAMPLE).await;
+    let public = app.api_client();
+    let json = |q: &str| {
+        let url = app.url(&format!("/verify?q={q}"));
+        let c = public.clone();
+        async move {
+            c.get(url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let by_wechat = json("zhangsan_wx").await;
+    assert_eq!(by_wechat["found"], true);
+    assert_eq!(by_wechat["status"], "valid");
+    assert_eq!(by_wechat["name"], "张*");
+    assert_eq!(by_wechat["phone"], "138****0001");
+    let cert_no = by_wechat["cert_no"].as_str().unwrap().to_string();
+    assert_eq!(json("13800000001").await["cert_no"], cert_no);
+    assert_eq!(json(&cert_no).await["found"], true);
+    assert_eq!(json("nobody").await["found"], false);
+    let page = public
+        .get(app.url("/verify?q=zhangsan_wx"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("授权有效") && page.contains("张*") && !page.contains("张三"));
+
+    // The printed certificate's QR carries a signed link.
+    let a = agent(&app, &admin, "A").await;
+    let cert = admin
+        .get(app.url(&format!("/agents/{}/certificate", a["id"])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = cert
+        .split("/verify/c/")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let genuine = public
+        .get(app.url(&format!("/verify/c/{link}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(genuine.contains("data-testid=\"qr-genuine\""), "{link}");
+    let forged = public
+        .get(app.url(&format!("/verify/c/{cert_no}?t=AAAAAAAAAAAAAAAAAAAAAA")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(forged.contains("data-testid=\"qr-forged\""));
+
+    // Expired, then revoked when the agent is terminated.
+    sqlx::query("UPDATE agent_certificates SET valid_until = 0 WHERE cert_no = $1")
+        .bind(&cert_no)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(json(&cert_no).await["status"], "expired");
+    let res = admin
+        .post(app.url(&format!("/api/v1/agents/{}/status", a["id"])))
+        .json(&serde_json::json!({"status": "terminated", "reason": "违规"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json("zhangsan_wx").await["status"], "revoked");
+}
+
+#[tokio::test]
+async fn levels_and_level_changes() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    import(&app, &c, EXAMPLE).await;
+    let levels: serde_json::Value = c
+        .get(app.url("/api/v1/agent-levels"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(levels.as_array().unwrap().len(), 5);
+    assert_eq!(levels[3]["name"], "市级代理");
+    assert_eq!(levels[3]["price_bp"], 7000);
+    // Dropping level 5 while D holds it is refused; so is a gap.
+    let four = serde_json::json!([
+        {"level": 1, "name": "联合创始人", "price_bp": 4000}, {"level": 2, "name": "总代理", "price_bp": 5000},
+        {"level": 3, "name": "省级代理", "price_bp": 6000}, {"level": 4, "name": "市级代理", "price_bp": 7000},
+    ]);
+    assert_eq!(
+        c.put(app.url("/api/v1/agent-levels"))
+            .json(&four)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    let gap = serde_json::json!([{"level": 1, "name": "a", "price_bp": 4000}, {"level": 3, "name": "b", "price_bp": 5000}]);
+    assert_eq!(
+        c.put(app.url("/api/v1/agent-levels"))
+            .json(&gap)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    let mut five = four.clone();
+    five.as_array_mut().unwrap().push(serde_json::json!({"level": 5, "name": "特约代理", "price_bp": 8500, "first_purchase_fen": 100000}));
+    let saved: serde_json::Value = c
+        .put(app.url("/api/v1/agent-levels"))
+        .json(&five)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved[4]["price_bp"], 8500);
+
+    let d = agent(&app, &c, "D").await;
+    let before = json_cert(&app, "zhaoliu_wx").await;
+    let res = c
+        .post(app.url(&format!("/api/v1/agents/{}/level", d["id"])))
+        .json(&serde_json::json!({"level": 3, "reason": "业绩达标"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let after = json_cert(&app, "zhaoliu_wx").await;
+    assert_ne!(before["cert_no"], after["cert_no"], "re-issued");
+    assert_eq!(after["level"], "省级代理");
+    let res = c
+        .post(app.url(&format!("/api/v1/agents/{}/level", d["id"])))
+        .json(&serde_json::json!({"level": 3, "reason": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let actions = app.audit_actions().await;
+    assert!(
+        actions.contains(&"agent.upgrade".to_string())
+            && actions.contains(&"agent_levels.update".to_string())
+    );
+}
+
+async fn json_cert(app: &TestApp, q: &str) -> serde_json::Value {
+    app.api_client()
+        .get(app.url(&format!("/verify?q={q}")))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn list_filters_and_permissions() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    import(&app, &c, EXAMPLE).await;
+    let total = |q: &'static str| {
+        let c = c.clone();
+        let url = app.url(&format!("/api/v1/agents?{q}"));
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()["total"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    assert_eq!(total("").await, 4);
+    assert_eq!(total("level=2").await, 1);
+    assert_eq!(total("status=frozen").await, 1);
+    assert_eq!(total("q=138000000").await, 4, "phone prefix");
+    assert_eq!(total("q=王").await, 1, "name prefix");
+    assert_eq!(
+        total("joined_from=2026-03-01&joined_to=2026-03-31").await,
+        2
+    );
+    let html = c
+        .get(app.url("/agents?level=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-testid=\"agent-table\"") && html.contains("张三"));
+    let csv = c
+        .get(app.url("/agents/export?format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("张三") && csv.contains("特约代理"));
+    app.user("nobody", "Nobody-pass-1", vec![]).await;
+    let n = app.login("nobody", "Nobody-pass-1").await;
+    assert_eq!(
+        n.get(app.url("/agents")).send().await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        n.post(app.url("/api/v1/agents/import"))
+            .body(EXAMPLE)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
