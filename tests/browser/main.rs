@@ -166,15 +166,18 @@ impl Browser {
     }
 
     /// Runs `flow` on this browser, then closes the session whether the flow
-    /// passed or panicked (a panic is re-raised after closing).
-    async fn run<F>(self, flow: impl FnOnce(Client) -> F)
+    /// passed or panicked (a panic is re-raised after closing). Returns what
+    /// the flow returned.
+    async fn run<F, T>(self, flow: impl FnOnce(Client) -> F) -> T
     where
-        F: Future<Output = ()> + Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
     {
         let outcome = tokio::spawn(flow(self.client.clone())).await;
         let _ = self.client.close().await;
-        if let Err(e) = outcome {
-            std::panic::resume_unwind(e.into_panic());
+        match outcome {
+            Ok(value) => value,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
 }
@@ -699,4 +702,230 @@ async fn org_phone_flow(client: Client, app: &TestApp, fixture: OrgFixture) {
         .await
         .unwrap();
     screenshot(&client, "org-position-sheet-kpi-390").await;
+}
+
+/// The worked example of the agents.csv format: A sponsors B, B sponsors C,
+/// C sponsors D.
+const AGENTS_EXAMPLE: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
+A,张三,13800000001,zhangsan_wx,1,,active,2026-01-05T10:00:00+08:00\n\
+B,李四,13800000002,lisi_wx,2,A,active,2026-02-01T09:30:00+08:00\n\
+C,王五,13800000003,wangwu_wx,4,B,frozen,2026-03-01T09:30:00Z\n\
+D,赵六,13800000004,zhaoliu_wx,5,C,active,2026-03-02T09:30:00.5+08:00\n";
+
+/// The width of the whole page in CSS pixels (wider than the viewport when
+/// something overflows).
+async fn page_width(client: &Client) -> f64 {
+    client
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .expect("a number")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn agent_network_pages_certificate_and_public_verification() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(
+        &app.db,
+        &Actor::system("test"),
+        AGENTS_EXAMPLE.as_bytes(),
+        &quiet,
+    )
+    .await
+    .expect("import the worked example");
+    let a_id = weiops::agents::store::find_by_code(&app.db, "A")
+        .await
+        .unwrap()
+        .expect("agent A")
+        .id;
+
+    let desktop_app = app.clone();
+    let qr_url = Browser::start(DESKTOP)
+        .await
+        .run(|client| async move { agents_desktop_flow(client, &desktop_app, a_id).await })
+        .await;
+    let public_app = app.clone();
+    Browser::start(PHONE)
+        .await
+        .run(|client| async move { verify_phone_flow(client, &public_app, qr_url).await })
+        .await;
+    Browser::start(PHONE)
+        .await
+        .run(|client| async move { agents_phone_flow(client, &app).await })
+        .await;
+}
+
+/// The admin pages of the agent network; returns the URL in A's QR code.
+async fn agents_desktop_flow(client: Client, app: &TestApp, a_id: i64) -> String {
+    sign_in_admin(&client, app, DESKTOP).await;
+
+    client.goto(&app.url("/agents")).await.unwrap();
+    let table = wait_for(&client, "[data-testid=agent-table]").await;
+    let text = table.text().await.unwrap();
+    assert!(
+        text.contains("张三") && text.contains("特约代理"),
+        "agents: {text}"
+    );
+    screenshot(&client, "agents-list-1280").await;
+
+    // Filter by level 2: only 李四 is left.
+    client
+        .find(Locator::Css("form.filter-bar select[name=level]"))
+        .await
+        .unwrap()
+        .select_by_value("2")
+        .await
+        .unwrap();
+    click(&client, "form.filter-bar button[type=submit]").await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.query_pairs().any(|(k, v)| k == "level" && v == "2") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no level=2 in {url} after filtering"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = text_of(&client, "[data-testid=agent-table]").await;
+    assert!(text.contains("李四"), "filtered agents: {text}");
+    for other in ["张三", "王五", "赵六"] {
+        assert!(!text.contains(other), "{other} is not level 2: {text}");
+    }
+    let rows = client
+        .find_all(Locator::Css("[data-testid=agent-table] tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one agent at level 2: {text}");
+    screenshot(&client, "agents-list-filtered-1280").await;
+
+    // A's detail: the whole chain below A is its team.
+    client
+        .goto(&app.url(&format!("/agents/{a_id}")))
+        .await
+        .unwrap();
+    let team = wait_for(&client, "[data-testid=team-size]").await;
+    assert_eq!(team.text().await.unwrap().trim(), "3");
+    let downline = text_of(&client, "[data-testid=downline]").await;
+    assert!(downline.contains('B'), "downline: {downline}");
+    screenshot(&client, "agent-detail-1280").await;
+
+    // The certificate, with its QR code and the URL the code holds.
+    client
+        .goto(&app.url(&format!("/agents/{a_id}/certificate")))
+        .await
+        .unwrap();
+    let certificate = wait_for(&client, "[data-testid=certificate]").await;
+    let text = certificate.text().await.unwrap();
+    assert!(text.contains("张三"), "certificate: {text}");
+    assert!(
+        displayed(&client, "[data-testid=certificate] .cert-qr svg").await,
+        "the QR code is shown"
+    );
+    assert!(
+        displayed(&client, "[data-testid=certificate] .cert-seal").await,
+        "the seal is shown"
+    );
+    let qr_url = text_of(&client, "[data-testid=certificate] .cert-url")
+        .await
+        .trim()
+        .to_string();
+    assert!(
+        qr_url.starts_with(&app.url("/verify/c/")) && qr_url.contains("t="),
+        "QR url: {qr_url}"
+    );
+    screenshot(&client, "agent-certificate-1280").await;
+
+    client.goto(&app.url("/agents/levels")).await.unwrap();
+    let levels = wait_for(&client, "[data-testid=levels-table]").await;
+    assert!(levels.is_displayed().await.unwrap());
+    screenshot(&client, "agent-levels-1280").await;
+
+    client.goto(&app.url("/agents/import")).await.unwrap();
+    let submit = wait_for(&client, "[data-testid=agents-import-submit]").await;
+    assert!(submit.is_displayed().await.unwrap());
+    screenshot(&client, "agents-import-1280").await;
+
+    qr_url
+}
+
+/// 授权查询 on a phone, not signed in: by WeChat id, a miss, and the QR
+/// link of A's certificate, genuine and forged.
+async fn verify_phone_flow(client: Client, app: &TestApp, qr_url: String) {
+    client.goto(&app.url("/verify")).await.unwrap();
+    wait_for(&client, "[data-testid=verify-q]").await;
+    assert_viewport(&client, PHONE).await;
+    assert_eq!(path(&client).await, "/verify", "a public page, no sign-in");
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "verify-390").await;
+
+    fill(&client, "[data-testid=verify-q]", "zhangsan_wx").await;
+    click(&client, "[data-testid=verify-submit]").await;
+    let result = wait_for(&client, "[data-testid=verify-result]").await;
+    let text = result.text().await.unwrap();
+    assert!(
+        text.contains("授权有效") && text.contains("张*"),
+        "result: {text}"
+    );
+    let body = text_of(&client, "body").await;
+    assert!(!body.contains("张三"), "the full name leaked: {body}");
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "verify-found-390").await;
+
+    fill(&client, "[data-testid=verify-q]", "nobody").await;
+    click(&client, "[data-testid=verify-submit]").await;
+    wait_for(&client, "[data-testid=verify-none]").await;
+    screenshot(&client, "verify-none-390").await;
+
+    client.goto(&qr_url).await.unwrap();
+    wait_for(&client, "[data-testid=qr-genuine]").await;
+    let text = text_of(&client, "[data-testid=verify-result]").await;
+    assert!(text.contains("授权有效"), "QR result: {text}");
+    assert!(!text_of(&client, "body").await.contains("张三"));
+    screenshot(&client, "verify-qr-390").await;
+
+    let mut forged = reqwest::Url::parse(&qr_url).expect("a URL");
+    let pairs: Vec<(String, String)> = forged
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "t" {
+                "AAAAAAAAAAAAAAAAAAAAAA".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    assert_ne!(forged.as_str(), qr_url, "the token was replaced");
+    client.goto(forged.as_str()).await.unwrap();
+    wait_for(&client, "[data-testid=qr-forged]").await;
+    assert!(
+        client
+            .find(Locator::Css("[data-testid=qr-genuine]"))
+            .await
+            .is_err(),
+        "a forged token is not genuine"
+    );
+    screenshot(&client, "verify-forged-390").await;
+}
+
+/// The agent list on a phone, as the admin: no sideways scrolling.
+async fn agents_phone_flow(client: Client, app: &TestApp) {
+    sign_in_admin(&client, app, PHONE).await;
+    client.goto(&app.url("/agents")).await.unwrap();
+    let table = wait_for(&client, "[data-testid=agent-table]").await;
+    assert!(table.text().await.unwrap().contains("张三"));
+    let width = page_width(&client).await;
+    assert!(
+        width <= f64::from(PHONE.width),
+        "the agent list is {width} px wide on a {} px phone",
+        PHONE.width
+    );
+    screenshot(&client, "agents-list-390").await;
 }
