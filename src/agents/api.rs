@@ -30,6 +30,84 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_levels, put_levels))
         .routes(routes!(import_agents))
         .routes(routes!(get_job))
+        .routes(routes!(list_applications))
+        .routes(routes!(get_application))
+        .routes(routes!(approve_application))
+        .routes(routes!(reject_application))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ApplicationQuery {
+    /// `pending`, `approved` or `rejected`; all when absent.
+    status: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationPage {
+    pub items: Vec<super::recruit::Application>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// Applications sent from invite links.
+#[utoipa::path(get, path = "/api/v1/applications", tag = "agents", params(ApplicationQuery), responses((status = 200, body = ApplicationPage)))]
+async fn list_applications(
+    State(s): State<AppState>,
+    who: Need<AgentsRead>,
+    axum::extract::Query(q): axum::extract::Query<ApplicationQuery>,
+) -> Result<Json<ApplicationPage>> {
+    let page = weiops_core::paging::PageRequest::new(q.page, q.per_page);
+    let (items, info) = super::recruit::list_for(&s.db, &who, q.status.as_deref(), page).await?;
+    Ok(Json(ApplicationPage { items, page: info.page, per_page: info.per_page, total: info.total }))
+}
+
+/// One application.
+#[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "agents", params(("id" = i64, Path)),
+    responses((status = 200, body = super::recruit::Application), (status = 404)))]
+async fn get_application(State(s): State<AppState>, who: Need<AgentsRead>, Path(id): Path<i64>) -> Result<Json<super::recruit::Application>> {
+    let a = super::recruit::fetch(&s.db, id).await?;
+    Ok(Json(if who.can("agents.pii") { a } else { a.masked() }))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ApproveRequest {
+    /// The level to create the agent at; default: the one requested.
+    #[serde(default)]
+    pub level: Option<i64>,
+}
+
+/// Approves an application: the agent is created under the inviting sponsor.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/approve", tag = "agents", params(("id" = i64, Path)), request_body = ApproveRequest,
+    responses((status = 200, body = Agent), (status = 409, description = "Decided already")))]
+async fn approve_application(
+    State(s): State<AppState>,
+    who: Need<crate::access::catalog::AgentsApprove>,
+    Path(id): Path<i64>,
+    Json(body): Json<ApproveRequest>,
+) -> Result<Json<Agent>> {
+    let agent = super::recruit::approve(&s.db, &who.actor(), id, body.level).await?;
+    Ok(Json(shown(&who, store::get(&s.db, agent).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RejectRequest {
+    pub reason: String,
+}
+
+/// Rejects an application with a reason.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/reject", tag = "agents", params(("id" = i64, Path)), request_body = RejectRequest,
+    responses((status = 204), (status = 409), (status = 422)))]
+async fn reject_application(
+    State(s): State<AppState>,
+    who: Need<crate::access::catalog::AgentsApprove>,
+    Path(id): Path<i64>,
+    Json(body): Json<RejectRequest>,
+) -> Result<StatusCode> {
+    super::recruit::reject(&s.db, &who.actor(), id, &body.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The list filter from a query string (pages and API share it).

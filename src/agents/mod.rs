@@ -7,11 +7,12 @@ pub mod certificates;
 pub mod import;
 pub mod levels;
 pub mod pages;
+pub mod recruit;
 pub mod store;
 pub mod transfer;
 
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router()
+    pages::router().merge(recruit::router())
 }

@@ -831,7 +831,7 @@ async fn job_page(
 // ---------------------------------------------------------------- certificates
 
 /// A QR code as inline SVG.
-fn qr_svg(data: &str) -> String {
+pub(crate) fn qr_svg(data: &str) -> String {
     match qrcode::QrCode::new(data.as_bytes()) {
         Ok(code) => {
             let svg = code

@@ -754,7 +754,7 @@ async fn agent_network_pages_certificate_and_public_verification() {
         .await;
     Browser::start(PHONE)
         .await
-        .run(|client| async move { agents_phone_flow(client, &app).await })
+        .run(|client| async move { agents_phone_flow(client, &app, a_id).await })
         .await;
 }
 
@@ -915,8 +915,9 @@ async fn verify_phone_flow(client: Client, app: &TestApp, qr_url: String) {
     screenshot(&client, "verify-forged-390").await;
 }
 
-/// The agent list on a phone, as the admin: no sideways scrolling.
-async fn agents_phone_flow(client: Client, app: &TestApp) {
+/// The agent list and a certificate on a phone, as the admin: no sideways
+/// scrolling.
+async fn agents_phone_flow(client: Client, app: &TestApp, a_id: i64) {
     sign_in_admin(&client, app, PHONE).await;
     client.goto(&app.url("/agents")).await.unwrap();
     let table = wait_for(&client, "[data-testid=agent-table]").await;
@@ -928,4 +929,17 @@ async fn agents_phone_flow(client: Client, app: &TestApp) {
         PHONE.width
     );
     screenshot(&client, "agents-list-390").await;
+
+    client
+        .goto(&app.url(&format!("/agents/{a_id}/certificate")))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=certificate] .cert-qr svg").await;
+    let width = page_width(&client).await;
+    assert!(
+        width <= f64::from(PHONE.width),
+        "the certificate is {width} px wide on a {} px phone",
+        PHONE.width
+    );
+    screenshot(&client, "agent-certificate-390").await;
 }
