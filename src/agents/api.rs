@@ -61,13 +61,22 @@ async fn list_applications(
 ) -> Result<Json<ApplicationPage>> {
     let page = weiops_core::paging::PageRequest::new(q.page, q.per_page);
     let (items, info) = super::recruit::list_for(&s.db, &who, q.status.as_deref(), page).await?;
-    Ok(Json(ApplicationPage { items, page: info.page, per_page: info.per_page, total: info.total }))
+    Ok(Json(ApplicationPage {
+        items,
+        page: info.page,
+        per_page: info.per_page,
+        total: info.total,
+    }))
 }
 
 /// One application.
 #[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "agents", params(("id" = i64, Path)),
     responses((status = 200, body = super::recruit::Application), (status = 404)))]
-async fn get_application(State(s): State<AppState>, who: Need<AgentsRead>, Path(id): Path<i64>) -> Result<Json<super::recruit::Application>> {
+async fn get_application(
+    State(s): State<AppState>,
+    who: Need<AgentsRead>,
+    Path(id): Path<i64>,
+) -> Result<Json<super::recruit::Application>> {
     let a = super::recruit::fetch(&s.db, id).await?;
     Ok(Json(if who.can("agents.pii") { a } else { a.masked() }))
 }

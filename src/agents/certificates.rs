@@ -3,14 +3,14 @@
 //! with the agent. The QR code on the printed certificate carries a signed
 //! token, so a forged or altered QR is recognised by the public 授权查询 page.
 
-use base64::Engine;
+use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 use sqlx::Row;
 use weiops_core::agents::AgentRow;
 
-use crate::db::{Db, Tx, now_ms};
+use crate::db::{Db, Engine, Tx, now_ms};
 use crate::{Error, Result};
 
 /// How long a certificate is valid.
@@ -76,45 +76,44 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, sqlx::Error> {
     })
 }
 
-/// Inserts the first certificate of freshly imported active agents.
+/// Inserts the first certificate of freshly imported active agents, the
+/// rows passed as one JSON value (see agents::import for why).
 pub(crate) async fn insert_batch(
     tx: &mut Tx<'_>,
+    engine: Engine,
     agents: &[(&AgentRow, i64)],
     now: i64,
 ) -> Result<()> {
-    const COLS: usize = 10;
-    let mut sql = String::from(
-        "INSERT INTO agent_certificates (cert_no, agent_id, level, name, wechat, phone, region, valid_from, valid_until, issued_at) VALUES ",
-    );
-    for i in 0..agents.len() {
-        if i > 0 {
-            sql.push(',');
+    let data: Vec<serde_json::Value> = agents
+        .iter()
+        .map(|(row, id)| {
+            serde_json::json!([
+                number(*id, 1),
+                id,
+                row.level,
+                row.name,
+                row.wechat,
+                row.phone
+            ])
+        })
+        .collect();
+    let sql = match engine {
+        Engine::Sqlite => {
+            "INSERT INTO agent_certificates (cert_no, agent_id, level, name, wechat, phone, region, valid_from, valid_until, issued_at) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, '', $2, $3, $2 FROM json_each($1)"
         }
-        sql.push('(');
-        for c in 0..COLS {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push('$');
-            sql.push_str(&(i * COLS + c + 1).to_string());
+        Engine::Postgres => {
+            "INSERT INTO agent_certificates (cert_no, agent_id, level, name, wechat, phone, region, valid_from, valid_until, issued_at) \
+             SELECT e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, e ->> 3, e ->> 4, e ->> 5, '', $2, $3, $2 \
+             FROM jsonb_array_elements($1::jsonb) AS e"
         }
-        sql.push(')');
-    }
-    let mut q = crate::db::dynamic(sql);
-    for (row, id) in agents {
-        q = q
-            .bind(number(*id, 1))
-            .bind(*id)
-            .bind(i64::from(row.level))
-            .bind(row.name.clone())
-            .bind(row.wechat.clone())
-            .bind(row.phone.clone())
-            .bind(String::new())
-            .bind(now)
-            .bind(now + VALIDITY_MS)
-            .bind(now);
-    }
-    q.execute(&mut **tx).await?;
+    };
+    sqlx::query(sql)
+        .bind(serde_json::Value::Array(data).to_string())
+        .bind(now)
+        .bind(now + VALIDITY_MS)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -51,7 +51,10 @@ fn new_code() -> String {
     const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
     let mut bytes = [0u8; 10];
     getrandom::fill(&mut bytes).expect("the operating system provides randomness");
-    bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// The invite code of an agent or a user, created on first use.
@@ -93,13 +96,23 @@ async fn inviter(db: &Db, code: &str) -> Result<Inviter> {
             if row.try_get::<Option<String>, _>("agent_status")?.as_deref() == Some("terminated") {
                 return Err(Error::NotFound);
             }
-            Ok(Inviter::Agent { id, name: row.try_get::<Option<String>, _>("agent_name")?.unwrap_or_default() })
+            Ok(Inviter::Agent {
+                id,
+                name: row
+                    .try_get::<Option<String>, _>("agent_name")?
+                    .unwrap_or_default(),
+            })
         }
         None => {
             if row.try_get::<Option<String>, _>("user_status")?.as_deref() != Some("active") {
                 return Err(Error::NotFound);
             }
-            Ok(Inviter::Staff { id: row.try_get("user_id")?, name: row.try_get::<Option<String>, _>("user_name")?.unwrap_or_default() })
+            Ok(Inviter::Staff {
+                id: row.try_get("user_id")?,
+                name: row
+                    .try_get::<Option<String>, _>("user_name")?
+                    .unwrap_or_default(),
+            })
         }
     }
 }
@@ -172,11 +185,19 @@ pub enum ApprovalMode {
 }
 
 pub async fn approval_mode(db: &Db) -> Result<ApprovalMode> {
-    let row = sqlx::query("SELECT value FROM app_settings WHERE name = 'agents.approval'").fetch_optional(&db.pool).await?;
-    Ok(match row.map(|r| r.try_get::<String, _>("value")).transpose()?.as_deref() {
-        Some("sponsor_then_head_office") => ApprovalMode::SponsorThenHeadOffice,
-        _ => ApprovalMode::HeadOffice,
-    })
+    let row = sqlx::query("SELECT value FROM app_settings WHERE name = 'agents.approval'")
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(
+        match row
+            .map(|r| r.try_get::<String, _>("value"))
+            .transpose()?
+            .as_deref()
+        {
+            Some("sponsor_then_head_office") => ApprovalMode::SponsorThenHeadOffice,
+            _ => ApprovalMode::HeadOffice,
+        },
+    )
 }
 
 /// What the public form sends.
@@ -198,7 +219,10 @@ pub struct ApplicationInput {
 }
 
 /// Applications from one address: a public form must not be a spam cannon.
-const PER_IP: crate::auth::throttle::Limit = crate::auth::throttle::Limit { max: 10, window_ms: 3_600_000 };
+const PER_IP: crate::auth::throttle::Limit = crate::auth::throttle::Limit {
+    max: 10,
+    window_ms: 3_600_000,
+};
 
 pub async fn submit(db: &Db, code: &str, input: &ApplicationInput, ip: &str) -> Result<i64> {
     let who = inviter(db, code).await?;
@@ -225,16 +249,20 @@ pub async fn submit(db: &Db, code: &str, input: &ApplicationInput, ip: &str) -> 
     if !(1..=i64::from(max)).contains(&input.requested_level) {
         errors.add("requested_level", "field.invalid_choice");
     }
-    if input.message.chars().count() > 500 || input.province.chars().count() > 32 || input.city.chars().count() > 32 {
+    if input.message.chars().count() > 500
+        || input.province.chars().count() > 32
+        || input.city.chars().count() > 32
+    {
         errors.add("message", "field.too_long");
     }
     if !input.consent {
         errors.add("consent", "recruit.consent_required");
     }
-    let pending = sqlx::query("SELECT id FROM agent_applications WHERE phone = $1 AND status = 'pending'")
-        .bind(&phone)
-        .fetch_optional(&db.pool)
-        .await?;
+    let pending =
+        sqlx::query("SELECT id FROM agent_applications WHERE phone = $1 AND status = 'pending'")
+            .bind(&phone)
+            .fetch_optional(&db.pool)
+            .await?;
     if pending.is_some() && !phone.is_empty() {
         errors.add("phone", "recruit.already_pending");
     }
@@ -270,8 +298,14 @@ pub async fn submit(db: &Db, code: &str, input: &ApplicationInput, ip: &str) -> 
     .try_get("id")?;
     audit::record(
         &mut tx,
-        &Actor { user_id: None, name: "public".into(), request_id: String::new(), ip: ip.into() },
-        Change::new("application.submit", "application", id).summary(format!("via {code}, level {}", input.requested_level)),
+        &Actor {
+            user_id: None,
+            name: "public".into(),
+            request_id: String::new(),
+            ip: ip.into(),
+        },
+        Change::new("application.submit", "application", id)
+            .summary(format!("via {code}, level {}", input.requested_level)),
     )
     .await?;
     tx.commit().await?;
@@ -279,17 +313,29 @@ pub async fn submit(db: &Db, code: &str, input: &ApplicationInput, ip: &str) -> 
 }
 
 pub async fn fetch(db: &Db, id: i64) -> Result<Application> {
-    let row = crate::db::dynamic(format!("{COLUMNS} {FROM} WHERE p.id = $1")).bind(id).fetch_optional(&db.pool).await?.ok_or(Error::NotFound)?;
+    let row = crate::db::dynamic(format!("{COLUMNS} {FROM} WHERE p.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
     Ok(from_row(&row)?)
 }
 
-pub async fn list(db: &Db, status: Option<&str>, page: PageRequest) -> Result<(Vec<Application>, PageInfo)> {
+pub async fn list(
+    db: &Db,
+    status: Option<&str>,
+    page: PageRequest,
+) -> Result<(Vec<Application>, PageInfo)> {
     let mut w = Where::new();
     if let Some(s) = status.filter(|s| matches!(*s, "pending" | "approved" | "rejected")) {
         w.and("p.status = ?", [s.into()]);
     }
-    let (rows, info) = crate::db::fetch_page(db, COLUMNS, FROM, &w, "p.created_at DESC, p.id DESC", page).await?;
-    Ok((rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?, info))
+    let (rows, info) =
+        crate::db::fetch_page(db, COLUMNS, FROM, &w, "p.created_at DESC, p.id DESC", page).await?;
+    Ok((
+        rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?,
+        info,
+    ))
 }
 
 /// Approves: creates the agent under the inviting sponsor at the level
@@ -299,7 +345,10 @@ pub async fn approve(db: &Db, actor: &Actor, id: i64, level: Option<i64>) -> Res
     if app.status != "pending" {
         return Err(Error::Conflict("recruit.already_decided"));
     }
-    if approval_mode(db).await? == ApprovalMode::SponsorThenHeadOffice && app.sponsor_id.is_some() && app.sponsor_approved_at.is_none() {
+    if approval_mode(db).await? == ApprovalMode::SponsorThenHeadOffice
+        && app.sponsor_id.is_some()
+        && app.sponsor_approved_at.is_none()
+    {
         return Err(Error::Conflict("recruit.waiting_for_sponsor"));
     }
     let level = level.unwrap_or(app.requested_level);
@@ -332,10 +381,25 @@ pub async fn approve(db: &Db, actor: &Actor, id: i64, level: Option<i64>) -> Res
     if claimed.rows_affected() == 0 {
         return Err(Error::Conflict("recruit.already_decided"));
     }
-    let next: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) + 1 AS n FROM agents").fetch_one(&mut *tx).await?.try_get("n")?;
+    let next: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) + 1 AS n FROM agents")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
     let code = format!("A{next:07}");
-    let agent_id = store::insert_one(&mut tx, &code, &profile, level, sponsor.as_ref(), app.recruiter_id).await?;
-    sqlx::query("UPDATE agent_applications SET agent_id = $1 WHERE id = $2").bind(agent_id).bind(id).execute(&mut *tx).await?;
+    let agent_id = store::insert_one(
+        &mut tx,
+        &code,
+        &profile,
+        level,
+        sponsor.as_ref(),
+        app.recruiter_id,
+    )
+    .await?;
+    sqlx::query("UPDATE agent_applications SET agent_id = $1 WHERE id = $2")
+        .bind(agent_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     audit::record(
         &mut tx,
         actor,
@@ -344,7 +408,13 @@ pub async fn approve(db: &Db, actor: &Actor, id: i64, level: Option<i64>) -> Res
             .after(serde_json::json!({"agent_id": agent_id, "level": level, "sponsor_id": app.sponsor_id, "recruiter_id": app.recruiter_id})),
     )
     .await?;
-    audit::record(&mut tx, actor, Change::new("agent.create", "agent", agent_id).summary(format!("{code} ← application #{id}"))).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change::new("agent.create", "agent", agent_id)
+            .summary(format!("{code} ← application #{id}")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(agent_id)
 }
@@ -353,7 +423,14 @@ pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()>
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         let mut f = FieldErrors::default();
-        f.add("reason", if reason.is_empty() { "field.required" } else { "field.too_long" });
+        f.add(
+            "reason",
+            if reason.is_empty() {
+                "field.required"
+            } else {
+                "field.too_long"
+            },
+        );
         return Err(Error::Validation(f));
     }
     let mut tx = db.pool.begin().await?;
@@ -370,7 +447,12 @@ pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()>
         fetch(db, id).await?;
         return Err(Error::Conflict("recruit.already_decided"));
     }
-    audit::record(&mut tx, actor, Change::new("application.reject", "application", id).summary(reason.to_string())).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change::new("application.reject", "application", id).summary(reason.to_string()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -395,14 +477,35 @@ fn inviter_name(i: &Inviter) -> String {
     }
 }
 
-async fn join_page(State(s): State<AppState>, ctx: PublicCtx, Path(code): Path<String>) -> Result<Response> {
+async fn join_page(
+    State(s): State<AppState>,
+    ctx: PublicCtx,
+    Path(code): Path<String>,
+) -> Result<Response> {
     let who = inviter(&s.db, &code).await?;
     let levels = levels::all(&s.db).await?;
-    let input = ApplicationInput { requested_level: levels.last().map(|l| l.level).unwrap_or(1), ..Default::default() };
-    Ok(web::page(JoinPage { ctx, code, inviter: inviter_name(&who), levels, input, errors: FieldErrors::default(), done: None }))
+    let input = ApplicationInput {
+        requested_level: levels.last().map(|l| l.level).unwrap_or(1),
+        ..Default::default()
+    };
+    Ok(web::page(JoinPage {
+        ctx,
+        code,
+        inviter: inviter_name(&who),
+        levels,
+        input,
+        errors: FieldErrors::default(),
+        done: None,
+    }))
 }
 
-async fn join_submit(State(s): State<AppState>, ctx: PublicCtx, meta: RequestMeta, Path(code): Path<String>, form: FormPairs) -> Result<Response> {
+async fn join_submit(
+    State(s): State<AppState>,
+    ctx: PublicCtx,
+    meta: RequestMeta,
+    Path(code): Path<String>,
+    form: FormPairs,
+) -> Result<Response> {
     let who = inviter(&s.db, &code).await?;
     let input = ApplicationInput {
         name: form.get("name").into(),
@@ -416,10 +519,26 @@ async fn join_submit(State(s): State<AppState>, ctx: PublicCtx, meta: RequestMet
     };
     let levels = levels::all(&s.db).await?;
     match submit(&s.db, &code, &input, &meta.ip).await {
-        Ok(id) => Ok(web::page(JoinPage { ctx, code, inviter: inviter_name(&who), levels, input, errors: FieldErrors::default(), done: Some(id) })),
+        Ok(id) => Ok(web::page(JoinPage {
+            ctx,
+            code,
+            inviter: inviter_name(&who),
+            levels,
+            input,
+            errors: FieldErrors::default(),
+            done: Some(id),
+        })),
         Err(Error::Validation(errors)) => Ok(web::page_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            JoinPage { ctx, code, inviter: inviter_name(&who), levels, input, errors, done: None },
+            JoinPage {
+                ctx,
+                code,
+                inviter: inviter_name(&who),
+                levels,
+                input,
+                errors,
+                done: None,
+            },
         )),
         Err(e) => Err(e),
     }
@@ -440,7 +559,11 @@ async fn my_invite(State(s): State<AppState>, who: Principal, ctx: PageCtx) -> R
     let code = invite_code(&s.db, None, Some(who.user_id)).await?;
     let link = format!("{}/join/{code}", s.settings.base_url);
     let ctx = ctx.titled("recruit.my_invite", &[("menu.agents", None)]);
-    Ok(web::page(InvitePage { ctx, qr: super::pages::qr_svg(&link), link }))
+    Ok(web::page(InvitePage {
+        ctx,
+        qr: super::pages::qr_svg(&link),
+        link,
+    }))
 }
 
 #[derive(Template)]
@@ -452,12 +575,29 @@ struct ListPage {
     pager: Pager,
 }
 
-async fn list_page(State(s): State<AppState>, who: Need<AgentsRead>, ctx: PageCtx, params: ListParams) -> Result<Response> {
-    let status = params.get("status").or(if params.is_filtered() { None } else { Some("pending") });
+async fn list_page(
+    State(s): State<AppState>,
+    who: Need<AgentsRead>,
+    ctx: PageCtx,
+    params: ListParams,
+) -> Result<Response> {
+    let status = params.get("status").or(if params.is_filtered() {
+        None
+    } else {
+        Some("pending")
+    });
     let (list, info) = list(&s.db, status, params.page()).await?;
-    let list = list.into_iter().map(|a| if who.can("agents.pii") { a } else { a.masked() }).collect();
+    let list = list
+        .into_iter()
+        .map(|a| if who.can("agents.pii") { a } else { a.masked() })
+        .collect();
     let ctx = ctx.titled("menu.applications", &[("menu.agents", None)]);
-    Ok(web::page(ListPage { ctx, pager: params.pager(info), params, applications: list }))
+    Ok(web::page(ListPage {
+        ctx,
+        pager: params.pager(info),
+        params,
+        applications: list,
+    }))
 }
 
 #[derive(Template)]
@@ -469,39 +609,116 @@ struct DetailPage {
     waiting_for_sponsor: bool,
 }
 
-async fn detail_page(State(s): State<AppState>, who: Need<AgentsRead>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn detail_page(
+    State(s): State<AppState>,
+    who: Need<AgentsRead>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let a = fetch(&s.db, id).await?;
-    let waiting = approval_mode(&s.db).await? == ApprovalMode::SponsorThenHeadOffice && a.sponsor_id.is_some() && a.sponsor_approved_at.is_none();
+    let waiting = approval_mode(&s.db).await? == ApprovalMode::SponsorThenHeadOffice
+        && a.sponsor_id.is_some()
+        && a.sponsor_approved_at.is_none();
     let application = if who.can("agents.pii") { a } else { a.masked() };
-    let ctx = ctx.titled_text(format!("#{} {}", application.id, application.name), &[("menu.agents", None), ("menu.applications", Some("/agents/applications"))]);
-    Ok(web::page(DetailPage { ctx, application, levels: levels::all(&s.db).await?, waiting_for_sponsor: waiting }))
+    let ctx = ctx.titled_text(
+        format!("#{} {}", application.id, application.name),
+        &[
+            ("menu.agents", None),
+            ("menu.applications", Some("/agents/applications")),
+        ],
+    );
+    Ok(web::page(DetailPage {
+        ctx,
+        application,
+        levels: levels::all(&s.db).await?,
+        waiting_for_sponsor: waiting,
+    }))
 }
 
-async fn approve_page(State(s): State<AppState>, who: Need<AgentsApprove>, ctx: PageCtx, Path(id): Path<i64>, form: FormPairs) -> Result<Response> {
+async fn approve_page(
+    State(s): State<AppState>,
+    who: Need<AgentsApprove>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    form: FormPairs,
+) -> Result<Response> {
     let a = fetch(&s.db, id).await?;
     let level = form.get("level").trim().parse().ok();
     if !form.confirmed() {
-        let msg = ctx.tf("recruit.confirm_approve", &[("name", &a.name), ("level", &level.unwrap_or(a.requested_level).to_string())]);
-        return Ok(web::confirm(ctx, msg, &format!("/agents/applications/{id}/approve"), form.carry(), &format!("/agents/applications/{id}"), "recruit.approve"));
+        let msg = ctx.tf(
+            "recruit.confirm_approve",
+            &[
+                ("name", &a.name),
+                ("level", &level.unwrap_or(a.requested_level).to_string()),
+            ],
+        );
+        return Ok(web::confirm(
+            ctx,
+            msg,
+            &format!("/agents/applications/{id}/approve"),
+            form.carry(),
+            &format!("/agents/applications/{id}"),
+            "recruit.approve",
+        ));
     }
     match approve(&s.db, &who.actor(), id, level).await {
-        Ok(agent) => Ok(web::redirect_with_flash(&format!("/agents/{agent}"), "success", "recruit.approved_flash", &a.name)),
-        Err(Error::Conflict(key)) => Ok(web::redirect_with_flash(&format!("/agents/applications/{id}"), "error", key, "")),
+        Ok(agent) => Ok(web::redirect_with_flash(
+            &format!("/agents/{agent}"),
+            "success",
+            "recruit.approved_flash",
+            &a.name,
+        )),
+        Err(Error::Conflict(key)) => Ok(web::redirect_with_flash(
+            &format!("/agents/applications/{id}"),
+            "error",
+            key,
+            "",
+        )),
         Err(e) => Err(e),
     }
 }
 
-async fn reject_page(State(s): State<AppState>, who: Need<AgentsApprove>, Path(id): Path<i64>, form: FormPairs) -> Result<Response> {
+async fn reject_page(
+    State(s): State<AppState>,
+    who: Need<AgentsApprove>,
+    Path(id): Path<i64>,
+    form: FormPairs,
+) -> Result<Response> {
     match reject(&s.db, &who.actor(), id, form.get("reason")).await {
-        Ok(()) => Ok(web::redirect_with_flash("/agents/applications", "success", "recruit.rejected_flash", "")),
-        Err(Error::Validation(_)) => Ok(web::redirect_with_flash(&format!("/agents/applications/{id}"), "error", "recruit.reason_required", "")),
-        Err(Error::Conflict(key)) => Ok(web::redirect_with_flash(&format!("/agents/applications/{id}"), "error", key, "")),
+        Ok(()) => Ok(web::redirect_with_flash(
+            "/agents/applications",
+            "success",
+            "recruit.rejected_flash",
+            "",
+        )),
+        Err(Error::Validation(_)) => Ok(web::redirect_with_flash(
+            &format!("/agents/applications/{id}"),
+            "error",
+            "recruit.reason_required",
+            "",
+        )),
+        Err(Error::Conflict(key)) => Ok(web::redirect_with_flash(
+            &format!("/agents/applications/{id}"),
+            "error",
+            key,
+            "",
+        )),
         Err(e) => Err(e),
     }
 }
 
 /// For the API module: the list as JSON-ready data with masking applied.
-pub async fn list_for(db: &Db, who: &Principal, status: Option<&str>, page: PageRequest) -> Result<(Vec<Application>, PageInfo)> {
+pub async fn list_for(
+    db: &Db,
+    who: &Principal,
+    status: Option<&str>,
+    page: PageRequest,
+) -> Result<(Vec<Application>, PageInfo)> {
     let (list, info) = list(db, status, page).await?;
-    Ok((list.into_iter().map(|a| if who.can("agents.pii") { a } else { a.masked() }).collect(), info))
+    Ok((
+        list.into_iter()
+            .map(|a| if who.can("agents.pii") { a } else { a.masked() })
+            .collect(),
+        info,
+    ))
 }

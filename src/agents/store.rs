@@ -8,7 +8,7 @@ use weiops_core::paging::{PageInfo, PageRequest};
 
 use super::certificates;
 use crate::audit::{self, Actor, Change};
-use crate::db::{BindValue, Db, Where, like_prefix, now_ms};
+use crate::db::{BindValue, Db, Where, now_ms};
 use crate::error::FieldErrors;
 use crate::{Error, Result};
 
@@ -143,11 +143,14 @@ pub const SORTS: &[(&str, &str)] = &[
 fn filter_where(f: &AgentFilter) -> Where {
     let mut w = Where::new();
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        // Prefix matches keep the search on the indexes of a million rows.
-        let p = like_prefix(q);
+        // Prefix matches as byte ranges keep the search on the indexes of a
+        // million rows (LIKE would scan them): every string starting with q
+        // sorts in [q, q + U+10FFFF) in byte order, which both engines use
+        // for these columns.
+        let hi = format!("{q}\u{10FFFF}");
         w.and(
-            "(a.code = ? OR a.name LIKE ? ESCAPE '\\' OR a.phone LIKE ? ESCAPE '\\' OR a.wechat LIKE ? ESCAPE '\\')",
-            [q.into(), p.clone().into(), p.clone().into(), p.into()],
+            "(a.code = ? OR (a.name >= ? AND a.name < ?) OR (a.phone >= ? AND a.phone < ?) OR (a.wechat >= ? AND a.wechat < ?))",
+            [q.into(), q.into(), hi.clone().into(), q.into(), hi.clone().into(), q.into(), hi.into()],
         );
     }
     if let Some(l) = f.level {

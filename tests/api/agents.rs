@@ -652,66 +652,205 @@ async fn recruitment_from_invite_link_to_approved_agent() {
     let admin = app.login_admin().await;
     import(&app, &admin, EXAMPLE).await;
     let b = agent(&app, &admin, "B").await;
-    let code = weiops::agents::recruit::invite_code(&app.db, b["id"].as_i64(), None).await.unwrap();
-    assert_eq!(weiops::agents::recruit::invite_code(&app.db, b["id"].as_i64(), None).await.unwrap(), code, "stable");
+    let code = weiops::agents::recruit::invite_code(&app.db, b["id"].as_i64(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        weiops::agents::recruit::invite_code(&app.db, b["id"].as_i64(), None)
+            .await
+            .unwrap(),
+        code,
+        "stable"
+    );
 
     // The public page: says who invites (masked) and what data is collected.
     let public = app.client();
-    let page = public.get(app.url(&format!("/join/{code}"))).send().await.unwrap().text().await.unwrap();
+    let page = public
+        .get(app.url(&format!("/join/{code}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("李*") && !page.contains("李四"));
-    assert!(page.contains("data-testid=\"privacy-statement\"") && page.contains("我们收集你的姓名"));
-    assert_eq!(public.get(app.url("/join/nope")).send().await.unwrap().status(), 404);
+    assert!(
+        page.contains("data-testid=\"privacy-statement\"") && page.contains("我们收集你的姓名")
+    );
+    assert_eq!(
+        public
+            .get(app.url("/join/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     // Bad input: every field says what is wrong; nothing stored.
-    let res = public.post(app.url(&format!("/join/{code}"))).form(&[("name", ""), ("phone", "123"), ("requested_level", "9")]).send().await.unwrap();
+    let res = public
+        .post(app.url(&format!("/join/{code}")))
+        .form(&[("name", ""), ("phone", "123"), ("requested_level", "9")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains("请输入 11 位手机号") && html.contains("请先阅读并同意信息收集说明"));
     // A good application.
-    let form = [("name", "孙七"), ("phone", "13911112222"), ("wechat", "sunqi"), ("province", "广东"), ("city", "深圳"),
-        ("requested_level", "4"), ("message", "想做代理"), ("consent", "yes")];
-    let res = public.post(app.url(&format!("/join/{code}"))).form(&form).send().await.unwrap();
+    let form = [
+        ("name", "孙七"),
+        ("phone", "13911112222"),
+        ("wechat", "sunqi"),
+        ("province", "广东"),
+        ("city", "深圳"),
+        ("requested_level", "4"),
+        ("message", "想做代理"),
+        ("consent", "yes"),
+    ];
+    let res = public
+        .post(app.url(&format!("/join/{code}")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("data-testid=\"application-done\""));
-    let again = public.post(app.url(&format!("/join/{code}"))).form(&form).send().await.unwrap();
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("data-testid=\"application-done\"")
+    );
+    let again = public
+        .post(app.url(&format!("/join/{code}")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 422, "one pending application per phone");
 
-    let list: serde_json::Value = admin.get(app.url("/api/v1/applications?status=pending")).send().await.unwrap().json().await.unwrap();
+    let list: serde_json::Value = admin
+        .get(app.url("/api/v1/applications?status=pending"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["total"], 1);
     let id = list["items"][0]["id"].as_i64().unwrap();
     assert_eq!(list["items"][0]["sponsor_code"], "B");
     // The page asks before approving.
-    let ask = admin.post(app.url(&format!("/agents/applications/{id}/approve"))).form(&[("level", "4")]).send().await.unwrap().text().await.unwrap();
+    let ask = admin
+        .post(app.url(&format!("/agents/applications/{id}/approve")))
+        .form(&[("level", "4")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(ask.contains("确定批准"));
-    let created: serde_json::Value =
-        admin.post(app.url(&format!("/api/v1/applications/{id}/approve"))).json(&serde_json::json!({"level": 5})).send().await.unwrap().json().await.unwrap();
+    let created: serde_json::Value = admin
+        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
+        .json(&serde_json::json!({"level": 5}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(created["sponsor_code"], "B");
     assert_eq!(created["level"], 5);
     assert_eq!(created["province"], "广东");
-    assert_eq!(agent(&app, &admin, "B").await["team_size"], 3, "B's team grew");
+    assert_eq!(
+        agent(&app, &admin, "B").await["team_size"],
+        3,
+        "B's team grew"
+    );
     assert_eq!(agent(&app, &admin, "A").await["team_size"], 4);
-    let again = admin.post(app.url(&format!("/api/v1/applications/{id}/approve"))).json(&serde_json::json!({})).send().await.unwrap();
+    let again = admin
+        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 409, "decided once");
-    assert_eq!(json_cert(&app, "sunqi").await["status"], "valid", "certificate issued on approval");
+    assert_eq!(
+        json_cert(&app, "sunqi").await["status"],
+        "valid",
+        "certificate issued on approval"
+    );
 
     // A staff member's link records them as the recruiter; rejection needs a reason.
-    let sales = weiops::users::store::find_by_username(&app.db, "admin").await.unwrap().unwrap();
-    let staff_code = weiops::agents::recruit::invite_code(&app.db, None, Some(sales.id)).await.unwrap();
-    let form2 = [("name", "周八"), ("phone", "13933334444"), ("wechat", "zhouba"), ("requested_level", "5"), ("consent", "yes")];
-    public.post(app.url(&format!("/join/{staff_code}"))).form(&form2).send().await.unwrap();
-    let list: serde_json::Value = admin.get(app.url("/api/v1/applications?status=pending")).send().await.unwrap().json().await.unwrap();
+    let sales = weiops::users::store::find_by_username(&app.db, "admin")
+        .await
+        .unwrap()
+        .unwrap();
+    let staff_code = weiops::agents::recruit::invite_code(&app.db, None, Some(sales.id))
+        .await
+        .unwrap();
+    let form2 = [
+        ("name", "周八"),
+        ("phone", "13933334444"),
+        ("wechat", "zhouba"),
+        ("requested_level", "5"),
+        ("consent", "yes"),
+    ];
+    public
+        .post(app.url(&format!("/join/{staff_code}")))
+        .form(&form2)
+        .send()
+        .await
+        .unwrap();
+    let list: serde_json::Value = admin
+        .get(app.url("/api/v1/applications?status=pending"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id2 = list["items"][0]["id"].as_i64().unwrap();
     assert_eq!(list["items"][0]["recruiter_name"], "管理员");
-    let res = admin.post(app.url(&format!("/api/v1/applications/{id2}/reject"))).json(&serde_json::json!({"reason": " "})).send().await.unwrap();
+    let res = admin
+        .post(app.url(&format!("/api/v1/applications/{id2}/reject")))
+        .json(&serde_json::json!({"reason": " "}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
-    let res = admin.post(app.url(&format!("/api/v1/applications/{id2}/reject"))).json(&serde_json::json!({"reason": "地区已满"})).send().await.unwrap();
+    let res = admin
+        .post(app.url(&format!("/api/v1/applications/{id2}/reject")))
+        .json(&serde_json::json!({"reason": "地区已满"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 204);
-    let a2: serde_json::Value = admin.get(app.url(&format!("/api/v1/applications/{id2}"))).send().await.unwrap().json().await.unwrap();
+    let a2: serde_json::Value = admin
+        .get(app.url(&format!("/api/v1/applications/{id2}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(a2["status"], "rejected");
     assert_eq!(a2["reason"], "地区已满");
     let actions = app.audit_actions().await;
-    for a in ["application.submit", "application.approve", "application.reject"] {
+    for a in [
+        "application.submit",
+        "application.approve",
+        "application.reject",
+    ] {
         assert!(actions.contains(&a.to_string()), "{a}");
     }
-    let invite = admin.get(app.url("/agents/invite")).send().await.unwrap().text().await.unwrap();
+    let invite = admin
+        .get(app.url("/agents/invite"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(invite.contains(&format!("/join/{staff_code}")) && invite.contains("<svg"));
 }
