@@ -236,15 +236,22 @@ async fn update_agent(
     Ok(Json(shown(&who, store::get(&s.db, id).await?)))
 }
 
-/// Team size (all generations), members per generation and this month's purchases.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/team", tag = "agents", params(("id" = i64, Path)), responses((status = 200, body = Team)))]
+/// Team size (all generations), members per generation and this month's
+/// purchases. For teams over 50,000 only the first two generations are
+/// counted unless `generations=all`.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/team", tag = "agents",
+    params(("id" = i64, Path), ("generations" = Option<String>, Query, description = "`all` to count every generation")),
+    responses((status = 200, body = Team)))]
 async fn agent_team(
     State(s): State<AppState>,
     _who: Need<AgentsRead>,
     Path(id): Path<i64>,
+    params: ListParams,
 ) -> Result<Json<Team>> {
     let a = store::get(&s.db, id).await?;
-    Ok(Json(store::team(&s.db, &a).await?))
+    Ok(Json(
+        store::team(&s.db, &a, params.get("generations") == Some("all")).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -3,14 +3,13 @@
 //! with the agent. The QR code on the printed certificate carries a signed
 //! token, so a forged or altered QR is recognised by the public 授权查询 page.
 
-use base64::Engine as _;
+use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 use sqlx::Row;
-use weiops_core::agents::AgentRow;
 
-use crate::db::{Db, Engine, Tx, now_ms};
+use crate::db::{Db, Tx, now_ms};
 use crate::{Error, Result};
 
 /// How long a certificate is valid.
@@ -76,45 +75,34 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, sqlx::Error> {
     })
 }
 
-/// Inserts the first certificate of freshly imported active agents, the
-/// rows passed as one JSON value (see agents::import for why).
-pub(crate) async fn insert_batch(
-    tx: &mut Tx<'_>,
-    engine: Engine,
-    agents: &[(&AgentRow, i64)],
-    now: i64,
-) -> Result<()> {
-    let data: Vec<serde_json::Value> = agents
-        .iter()
-        .map(|(row, id)| {
-            serde_json::json!([
-                number(*id, 1),
-                id,
-                row.level,
-                row.name,
-                row.wechat,
-                row.phone
-            ])
-        })
-        .collect();
-    let sql = match engine {
-        Engine::Sqlite => {
-            "INSERT INTO agent_certificates (cert_no, agent_id, level, name, wechat, phone, region, valid_from, valid_until, issued_at) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, '', $2, $3, $2 FROM json_each($1)"
-        }
-        Engine::Postgres => {
-            "INSERT INTO agent_certificates (cert_no, agent_id, level, name, wechat, phone, region, valid_from, valid_until, issued_at) \
-             SELECT e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, e ->> 3, e ->> 4, e ->> 5, '', $2, $3, $2 \
-             FROM jsonb_array_elements($1::jsonb) AS e"
-        }
-    };
-    sqlx::query(sql)
-        .bind(serde_json::Value::Array(data).to_string())
-        .bind(now)
-        .bind(now + VALIDITY_MS)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Issues the first certificate of every active agent with an id in
+/// `first..=last` (a fresh import), in one statement on the database side.
+/// The number is `SQ` + the zero-padded id + `-1`, as [`number`] makes it.
+pub(crate) async fn issue_range(tx: &mut Tx<'_>, first: i64, last: i64, now: i64) -> Result<usize> {
+    let res = sqlx::query(
+        "INSERT INTO agent_certificates (cert_no, agent_id, level, name, wechat, phone, region, valid_from, valid_until, issued_at) \
+         SELECT 'SQ' || SUBSTR('00000000' || CAST(id AS TEXT), LENGTH(CAST(id AS TEXT)) + 1, 8) || '-1', id, level, name, wechat, phone, province || city, $1, $2, $1 \
+         FROM agents WHERE id BETWEEN $3 AND $4 AND status = 'active' AND id < 100000000",
+    )
+    .bind(now)
+    .bind(now + VALIDITY_MS)
+    .bind(first)
+    .bind(last)
+    .execute(&mut **tx)
+    .await?;
+    // Ids beyond eight digits keep their full width.
+    let wide = sqlx::query(
+        "INSERT INTO agent_certificates (cert_no, agent_id, level, name, wechat, phone, region, valid_from, valid_until, issued_at) \
+         SELECT 'SQ' || CAST(id AS TEXT) || '-1', id, level, name, wechat, phone, province || city, $1, $2, $1 \
+         FROM agents WHERE id BETWEEN $3 AND $4 AND status = 'active' AND id >= 100000000",
+    )
+    .bind(now)
+    .bind(now + VALIDITY_MS)
+    .bind(first)
+    .bind(last)
+    .execute(&mut **tx)
+    .await?;
+    Ok((res.rows_affected() + wide.rows_affected()) as usize)
 }
 
 /// Issues a new certificate for an agent as it stands now, revoking the

@@ -15,7 +15,7 @@ use calamine::{Reader, Xlsx, open_workbook_from_rs};
 use serde::Serialize;
 use sqlx::Row;
 use weiops_core::agents::{
-    AgentColumns, AgentRow, AgentStatus, ExistingAgent, Problem, ProblemKind, plan_forest,
+    AgentColumns, AgentRow, ExistingAgent, Problem, ProblemKind, plan_forest,
 };
 
 use super::certificates;
@@ -253,21 +253,13 @@ pub async fn import(
             .execute(&mut *tx)
             .await?;
     }
-    let active: Vec<(&AgentRow, i64)> = plan
-        .placed
-        .iter()
-        .map(|p| (&rows[p.row], p.id))
-        .filter(|(r, _)| r.status == AgentStatus::Active)
-        .collect();
-    let issued = active.len();
-    for (i, chunk) in active.chunks(BATCH).enumerate() {
-        certificates::insert_batch(&mut tx, db.engine, chunk, now).await?;
-        progress(
-            "agents.import.stage_certificates",
-            (i * BATCH + chunk.len()).min(issued),
-            issued,
-        );
-    }
+    // Certificates for the active agents just written, straight from the
+    // agents table in one statement: number, level, name and contacts as
+    // they stand, valid for a year from now.
+    let first_id = next_id + 1;
+    let last_id = next_id + total as i64;
+    progress("agents.import.stage_certificates", 0, total);
+    let issued = certificates::issue_range(&mut tx, first_id, last_id, now).await?;
     if bulk {
         for (i, (name, on)) in SECONDARY_INDEXES.iter().enumerate() {
             crate::db::dynamic(format!("CREATE INDEX {name} ON {on}"))

@@ -355,7 +355,7 @@ async fn detail_page(
     revealed: bool,
 ) -> Result<Response> {
     let raw = store::get(&s.db, id).await?;
-    let team = store::team(&s.db, &raw).await?;
+    let team = store::team(&s.db, &raw, params.get("generations") == Some("all")).await?;
     let upline = store::upline(&s.db, &raw)
         .await?
         .into_iter()

@@ -273,6 +273,9 @@ pub struct Team {
     pub direct_count: i64,
     /// Members per generation below the agent: `[(1, n1), (2, n2), …]`.
     pub generations: Vec<(i64, i64)>,
+    /// Only the first two generations were counted (a large team; ask with
+    /// `all` for every generation, which scans the whole team).
+    pub generations_partial: bool,
     /// The Beijing month of the figures, `YYYY-MM`.
     pub period: String,
     /// The agent's own purchases this month, fen.
@@ -303,30 +306,49 @@ pub async fn team_figures(db: &Db, agent: &Agent, period: &str) -> Result<(i64, 
     Ok((size, own, team))
 }
 
-/// The full team view; the per-generation counts scan the subtree once.
-pub async fn team(db: &Db, agent: &Agent) -> Result<Team> {
+/// Teams larger than this get their per-generation counts for the first two
+/// generations only, unless every generation is asked for: counting all of
+/// them reads every member's row.
+pub const FULL_GENERATIONS_UP_TO: i64 = 50_000;
+
+/// The team view. Size and purchases come from the counters; members per
+/// generation scan the team once (the first two generations come from the
+/// direct downline's counters when the team is large).
+pub async fn team(db: &Db, agent: &Agent, all_generations: bool) -> Result<Team> {
     let period = weiops_core::time::Period::containing(now_ms())
         .map(|p| p.to_string())
         .unwrap_or_default();
     let (size, own, team) = team_figures(db, agent, &period).await?;
-    let (lo, hi) = subtree_range(&agent.path);
-    let rows = sqlx::query(
-        "SELECT depth, COUNT(*) AS n FROM agents WHERE path > $1 AND path < $2 GROUP BY depth ORDER BY depth",
-    )
-    .bind(&lo)
-    .bind(&hi)
-    .fetch_all(&db.pool)
-    .await?;
+    let partial = size > FULL_GENERATIONS_UP_TO && !all_generations;
     let mut generations = Vec::new();
-    for r in rows {
-        let d: i64 = r.try_get("depth")?;
-        generations.push((d - agent.depth, r.try_get("n")?));
+    if partial {
+        let second: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(direct_count), 0) AS BIGINT) AS n FROM agents WHERE sponsor_id = $1")
+            .bind(agent.id)
+            .fetch_one(&db.pool)
+            .await?
+            .try_get("n")?;
+        generations.push((1, agent.direct_count));
+        if second > 0 {
+            generations.push((2, second));
+        }
+    } else {
+        let (lo, hi) = subtree_range(&agent.path);
+        let rows = sqlx::query("SELECT depth, COUNT(*) AS n FROM agents WHERE path > $1 AND path < $2 GROUP BY depth ORDER BY depth")
+            .bind(&lo)
+            .bind(&hi)
+            .fetch_all(&db.pool)
+            .await?;
+        for r in rows {
+            let d: i64 = r.try_get("depth")?;
+            generations.push((d - agent.depth, r.try_get("n")?));
+        }
     }
     Ok(Team {
         agent_id: agent.id,
         team_size: size,
         direct_count: agent.direct_count,
         generations,
+        generations_partial: partial,
         period,
         own_purchases_fen: own,
         team_purchases_fen: team,

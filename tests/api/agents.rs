@@ -423,6 +423,12 @@ async fn certificates_verify_publicly_and_recognise_forgeries() {
     assert_eq!(by_wechat["name"], "张*");
     assert_eq!(by_wechat["phone"], "138****0001");
     let cert_no = by_wechat["cert_no"].as_str().unwrap().to_string();
+    let a_id = agent(&app, &admin, "A").await["id"].as_i64().unwrap();
+    assert_eq!(
+        cert_no,
+        weiops::agents::certificates::number(a_id, 1),
+        "numbered as single issues are"
+    );
     assert_eq!(json("13800000001").await["cert_no"], cert_no);
     assert_eq!(json(&cert_no).await["found"], true);
     assert_eq!(json("nobody").await["found"], false);
@@ -853,4 +859,72 @@ async fn recruitment_from_invite_link_to_approved_agent() {
         .await
         .unwrap();
     assert!(invite.contains(&format!("/join/{staff_code}")) && invite.contains("<svg"));
+}
+
+#[tokio::test]
+async fn a_bulk_import_rebuilds_the_indexes_and_counts_right() {
+    // 20,000 rows takes the bulk path (indexes dropped and rebuilt).
+    let app = spawn_app().await;
+    let mut file = String::from("id,name,phone,wechat,level,sponsor_id,status,joined_at\n");
+    file.push_str("R,root,,,1,,active,2026-01-01T00:00:00Z\n");
+    for i in 1..20_000 {
+        // Parent i/3 (by number): a tree about nine generations deep.
+        let parent = if i < 3 {
+            "R".to_string()
+        } else {
+            format!("N{}", i / 3)
+        };
+        file.push_str(&format!(
+            "N{i},n{i},,,{},{parent},active,2026-01-01T00:00:00Z\n",
+            1 + (i % 5)
+        ));
+    }
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    let report = weiops::agents::import::import(
+        &app.db,
+        &weiops::audit::Actor::system("test"),
+        file.as_bytes(),
+        &quiet,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.agents, 20_000);
+    let root = weiops::agents::store::find_by_code(&app.db, "R")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(root.team_size, 19_999);
+    let n3 = weiops::agents::store::find_by_code(&app.db, "N3")
+        .await
+        .unwrap()
+        .unwrap();
+    // N3's children are N9..N11, grandchildren N27..N35, …
+    let team = weiops::agents::store::team(&app.db, &n3, true)
+        .await
+        .unwrap();
+    assert_eq!(team.generations[0], (1, 3));
+    assert_eq!(team.generations[1], (2, 9));
+    assert_eq!(
+        team.team_size,
+        team.generations.iter().map(|g| g.1).sum::<i64>()
+    );
+    // The indexes are back: a search and the list still answer.
+    let c = app.login_admin().await;
+    let page: serde_json::Value = c
+        .get(app.url("/api/v1/agents?q=n1999&per_page=50"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 11, "n1999 and n19990..n19999");
+    use sqlx::Row;
+    let certs: i64 = sqlx::query("SELECT COUNT(*) AS n FROM agent_certificates")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+    assert_eq!(certs, 20_000);
 }
