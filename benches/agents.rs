@@ -171,9 +171,18 @@ fn main() {
             );
         }
         let t = Instant::now();
-        let team = weiops::agents::store::team(&db, &root).await.unwrap();
+        let team = weiops::agents::store::team(&db, &root, false)
+            .await
+            .unwrap();
         println!(
-            "team by generation of the root ({} generations): {:?}",
+            "team view of the root ({} generations counted from counters): {:?}",
+            team.generations.len(),
+            t.elapsed()
+        );
+        let t = Instant::now();
+        let team = weiops::agents::store::team(&db, &root, true).await.unwrap();
+        println!(
+            "every generation of the root ({} generations, on demand): {:?}",
             team.generations.len(),
             t.elapsed()
         );
