@@ -732,24 +732,9 @@ async fn import_upload(
     State(s): State<AppState>,
     who: Need<AgentsImport>,
     ctx: PageCtx,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response> {
-    let mut bytes = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| Error::BadRequest("error.bad_form"))?
-    {
-        if field.name() == Some("file") {
-            bytes = Some(
-                field
-                    .bytes()
-                    .await
-                    .map_err(|_| Error::BadRequest("error.payload_too_large"))?,
-            );
-        }
-    }
-    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
+    let Some(bytes) = web::uploaded_file(multipart, "file").await? else {
         let ctx = ctx.titled("agents.import_agents", &[AGENTS]);
         let message = Some(ctx.t("import.no_file"));
         return Ok(web::page_with_status(

@@ -1121,25 +1121,10 @@ async fn import_upload(
     State(s): State<AppState>,
     who: Need<OrgWrite>,
     ctx: PageCtx,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response> {
-    let mut bytes = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| Error::BadRequest("error.bad_form"))?
-    {
-        if field.name() == Some("file") {
-            bytes = Some(
-                field
-                    .bytes()
-                    .await
-                    .map_err(|_| Error::BadRequest("error.payload_too_large"))?,
-            );
-        }
-    }
-    let bytes = bytes
-        .filter(|b| !b.is_empty())
+    let bytes = web::uploaded_file(multipart, "file")
+        .await?
         .ok_or(Error::BadRequest("import.no_file"))?;
     let again = |ctx: PageCtx, problems: Vec<RowProblem>, message: Option<String>| {
         let ctx = ctx.titled(

@@ -496,3 +496,27 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormPairs {
         Ok(FormPairs(pairs))
     }
 }
+
+/// The bytes of the file field `name` of a multipart upload; `None` when the
+/// field is missing or the file is empty.
+pub async fn uploaded_file(
+    mut multipart: axum::extract::Multipart,
+    name: &str,
+) -> crate::Result<Option<axum::body::Bytes>> {
+    let mut bytes = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| crate::Error::BadRequest("error.bad_form"))?
+    {
+        if field.name() == Some(name) {
+            bytes = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|_| crate::Error::BadRequest("error.payload_too_large"))?,
+            );
+        }
+    }
+    Ok(bytes.filter(|b| !b.is_empty()))
+}
