@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod import;
 pub mod levels;
 pub mod pages;
+pub mod portal;
 pub mod recruit;
 pub mod store;
 pub mod transfer;
@@ -14,5 +15,7 @@ pub mod transfer;
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router().merge(recruit::router())
+    pages::router()
+        .merge(recruit::router())
+        .merge(portal::router())
 }

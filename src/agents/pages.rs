@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/agents/{id}/move", post(move_agent))
         .route("/agents/{id}/status", post(set_status))
         .route("/agents/{id}/reveal", post(reveal))
+        .route("/agents/{id}/portal-password", post(portal_password))
         .route("/agents/{id}/certificate", get(certificate_page))
         .route("/verify", get(verify))
         .route("/verify/c/{cert_no}", get(verify_qr))
@@ -1000,4 +1001,59 @@ async fn verify_qr(
         result,
         qr_genuine: Some(genuine),
     }))
+}
+
+#[derive(Template)]
+#[template(path = "agents/portal_password_shown.html")]
+struct PortalPasswordShown {
+    ctx: PageCtx,
+    agent: Agent,
+    password: String,
+}
+
+/// Gives an agent a new portal password (shown once), after a confirmation.
+async fn portal_password(
+    State(s): State<AppState>,
+    who: Need<AgentsWrite>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    form: FormPairs,
+) -> Result<Response> {
+    let agent = store::get(&s.db, id).await?;
+    if !form.confirmed() {
+        let msg = ctx.tf("portal.confirm_reset", &[("code", &agent.code)]);
+        return Ok(web::confirm(
+            ctx,
+            msg,
+            &format!("/agents/{id}/portal-password"),
+            vec![],
+            &format!("/agents/{id}"),
+            "portal.reset_password",
+        ));
+    }
+    match super::portal::reset_password(&s.db, &who.actor(), id).await {
+        Ok(password) => {
+            let ctx = ctx.titled(
+                "portal.reset_password",
+                &[AGENTS, ("menu.agent_list", Some("/agents"))],
+            );
+            let mut res = web::page(PortalPasswordShown {
+                ctx,
+                agent: shown(&who, agent),
+                password,
+            });
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            Ok(res)
+        }
+        Err(Error::Refused(key)) => Ok(web::redirect_with_flash(
+            &format!("/agents/{id}"),
+            "error",
+            key,
+            "",
+        )),
+        Err(e) => Err(e),
+    }
 }

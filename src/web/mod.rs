@@ -199,6 +199,15 @@ impl PublicCtx {
         self.locale.t(key)
     }
 
+    pub fn tn(&self, key: &str, n: impl Borrow<i64>) -> String {
+        self.locale.tf(key, &[("n", &n.borrow().to_string())])
+    }
+
+    /// `2026-11-30`, Beijing time.
+    pub fn day(&self, ms: impl Borrow<i64>) -> String {
+        weiops_core::time::format_date(*ms.borrow())
+    }
+
     pub fn other_locale(&self) -> Locale {
         match self.locale {
             Locale::ZhCn => Locale::En,

@@ -928,3 +928,186 @@ async fn a_bulk_import_rebuilds_the_indexes_and_counts_right() {
         .unwrap();
     assert_eq!(certs, 20_000);
 }
+
+#[tokio::test]
+async fn the_agent_portal_from_first_sign_in_to_sponsor_approval() {
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    import(&app, &admin, EXAMPLE).await;
+    let b = agent(&app, &admin, "B").await;
+    // Staff give B a portal password (asked first, shown once).
+    let ask = admin
+        .post(app.url(&format!("/agents/{}/portal-password", b["id"])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ask.contains("value=\"yes\""));
+    let page = admin
+        .post(app.url(&format!("/agents/{}/portal-password", b["id"])))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let first = page
+        .split("data-testid=\"portal-password\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let m = app.client();
+    let res = m
+        .post(app.url("/m/login"))
+        .form(&[("phone", "13800000002"), ("password", "wrong-pass-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = m
+        .post(app.url("/m/login"))
+        .form(&[("phone", "138 0000 0002"), ("password", first.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        m.get(app.url("/m")).send().await.unwrap().headers()["location"],
+        "/m/password",
+        "first password must change"
+    );
+    let res = m
+        .post(app.url("/m/password"))
+        .form(&[
+            ("current", first.as_str()),
+            ("new", "Lisi-2026-pw"),
+            ("confirm", "Lisi-2026-pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let home = m
+        .get(app.url("/m"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("总代理") && home.contains("data-testid=\"portal-team-size\">2<"),
+        "{home}"
+    );
+    assert!(home.contains("张*"), "the sponsor is shown masked");
+    let team = m
+        .get(app.url("/m/team"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(team.contains("王*") && !team.contains("13800000003"));
+    // An agent session is no staff session.
+    assert_eq!(m.get(app.url("/users")).send().await.unwrap().status(), 303);
+    assert_eq!(
+        m.get(app.url("/api/v1/me")).send().await.unwrap().status(),
+        401
+    );
+
+    // With sponsor approval on, B agrees before head office decides.
+    sqlx::query("INSERT INTO app_settings (name, value) VALUES ('agents.approval', 'sponsor_then_head_office')").execute(&app.db.pool).await.unwrap();
+    let invite = m
+        .get(app.url("/m/invite"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = invite
+        .split("/join/")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let form = [
+        ("name", "吴九"),
+        ("phone", "13955556666"),
+        ("wechat", "wujiu"),
+        ("requested_level", "5"),
+        ("consent", "yes"),
+    ];
+    assert_eq!(
+        app.client()
+            .post(app.url(&format!("/join/{code}")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let list: serde_json::Value = admin
+        .get(app.url("/api/v1/applications?status=pending"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let early = admin
+        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(early.status(), 409, "waiting for the sponsor");
+    let apps = m
+        .get(app.url("/m/applications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(apps.contains("吴九") && apps.contains("data-testid=\"portal-agree\""));
+    m.post(app.url(&format!("/m/applications/{id}")))
+        .form(&[("decision", "agree")])
+        .send()
+        .await
+        .unwrap();
+    let ok = admin
+        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(agent(&app, &admin, "B").await["team_size"], 3);
+    // Someone else's application is not B's to decide.
+    let other = m
+        .post(app.url("/m/applications/999"))
+        .form(&[("decision", "agree")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    let out = m.post(app.url("/m/logout")).send().await.unwrap();
+    assert_eq!(out.headers()["location"], "/m/login");
+    assert_eq!(
+        m.get(app.url("/m")).send().await.unwrap().headers()["location"],
+        "/m/login"
+    );
+}
