@@ -913,6 +913,61 @@ async fn verify_phone_flow(client: Client, app: &TestApp, qr_url: String) {
         "a forged token is not genuine"
     );
     screenshot(&client, "verify-forged-390").await;
+
+    // The public application page from A's invite link.
+    let a_id = weiops::agents::store::find_by_code(&app.db, "A")
+        .await
+        .unwrap()
+        .expect("agent A")
+        .id;
+    let code = weiops::agents::recruit::invite_code(&app.db, Some(a_id), None)
+        .await
+        .unwrap();
+    client
+        .goto(&app.url(&format!("/join/{code}")))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=privacy-statement]").await;
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    assert!(
+        !text_of(&client, "body").await.contains("张三"),
+        "the inviter is masked"
+    );
+    screenshot(&client, "join-390").await;
+    fill(&client, "input[name=name]", "孙七").await;
+    fill(&client, "input[name=phone]", "13911112222").await;
+    fill(&client, "input[name=wechat]", "sunqi").await;
+    click(&client, "input[name=consent]").await;
+    click(&client, "[data-testid=apply-submit]").await;
+    wait_for(&client, "[data-testid=application-done]").await;
+    screenshot(&client, "join-done-390").await;
+
+    // The agent portal: a portal password from head office, a first
+    // sign-in that must change it, then the home page.
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), a_id)
+        .await
+        .unwrap();
+    client.goto(&app.url("/m/login")).await.unwrap();
+    wait_for(&client, "[data-testid=portal-login]").await;
+    screenshot(&client, "portal-login-390").await;
+    fill(&client, "input[name=phone]", "13800000001").await;
+    fill(&client, "input[name=password]", &first).await;
+    click(&client, "[data-testid=portal-login]").await;
+    wait_for(&client, "[data-testid=portal-password-submit]").await;
+    fill(&client, "input[name=current]", &first).await;
+    fill(&client, "input[name=new]", "Zhang-2026-pw").await;
+    fill(&client, "input[name=confirm]", "Zhang-2026-pw").await;
+    click(&client, "[data-testid=portal-password-submit]").await;
+    let level = wait_for(&client, "[data-testid=portal-level]").await;
+    assert!(level.text().await.unwrap().contains("联合创始人"));
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "portal-home-390").await;
+    client.goto(&app.url("/m/team")).await.unwrap();
+    wait_for(&client, "[data-testid=portal-downline]").await;
+    screenshot(&client, "portal-team-390").await;
+    client.goto(&app.url("/m/invite")).await.unwrap();
+    wait_for(&client, "[data-testid=portal-invite-link]").await;
+    screenshot(&client, "portal-invite-390").await;
 }
 
 /// The agent list and a certificate on a phone, as the admin: no sideways
