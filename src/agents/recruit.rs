@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/join/{code}", get(join_page).post(join_submit))
         .route("/agents/invite", get(my_invite))
         .route("/agents/applications", get(list_page))
+        .route("/agents/applications/settings", post(save_mode))
         .route("/agents/applications/{id}", get(detail_page))
         .route("/agents/applications/{id}/approve", post(approve_page))
         .route("/agents/applications/{id}/reject", post(reject_page))
@@ -198,6 +199,30 @@ pub async fn approval_mode(db: &Db) -> Result<ApprovalMode> {
             _ => ApprovalMode::HeadOffice,
         },
     )
+}
+
+/// Sets how applications are approved (audited).
+pub async fn set_approval_mode(db: &Db, actor: &Actor, mode: ApprovalMode) -> Result<()> {
+    let value = match mode {
+        ApprovalMode::HeadOffice => "head_office",
+        ApprovalMode::SponsorThenHeadOffice => "sponsor_then_head_office",
+    };
+    let before = approval_mode(db).await?;
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("INSERT INTO app_settings (name, value) VALUES ('agents.approval', $1) ON CONFLICT (name) DO UPDATE SET value = $1")
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change::new("settings.update", "settings", "agents.approval")
+            .before(serde_json::json!({"agents.approval": format!("{before:?}")}))
+            .after(serde_json::json!({"agents.approval": value})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// What the public form sends.
@@ -573,6 +598,7 @@ struct ListPage {
     params: ListParams,
     applications: Vec<Application>,
     pager: Pager,
+    sponsor_first: bool,
 }
 
 async fn list_page(
@@ -591,12 +617,14 @@ async fn list_page(
         .into_iter()
         .map(|a| if who.can("agents.pii") { a } else { a.masked() })
         .collect();
+    let sponsor_first = approval_mode(&s.db).await? == ApprovalMode::SponsorThenHeadOffice;
     let ctx = ctx.titled("menu.applications", &[("menu.agents", None)]);
     Ok(web::page(ListPage {
         ctx,
         pager: params.pager(info),
         params,
         applications: list,
+        sponsor_first,
     }))
 }
 
@@ -676,6 +704,25 @@ async fn approve_page(
         )),
         Err(e) => Err(e),
     }
+}
+
+async fn save_mode(
+    State(s): State<AppState>,
+    who: Need<AgentsApprove>,
+    form: FormPairs,
+) -> Result<Response> {
+    let mode = match form.get("mode") {
+        "head_office" => ApprovalMode::HeadOffice,
+        "sponsor_then_head_office" => ApprovalMode::SponsorThenHeadOffice,
+        _ => return Err(Error::BadRequest("error.bad_form")),
+    };
+    set_approval_mode(&s.db, &who.actor(), mode).await?;
+    Ok(web::redirect_with_flash(
+        "/agents/applications",
+        "success",
+        "common.saved",
+        "",
+    ))
 }
 
 async fn reject_page(

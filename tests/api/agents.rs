@@ -1024,7 +1024,18 @@ async fn the_agent_portal_from_first_sign_in_to_sponsor_approval() {
     );
 
     // With sponsor approval on, B agrees before head office decides.
-    sqlx::query("INSERT INTO app_settings (name, value) VALUES ('agents.approval', 'sponsor_then_head_office')").execute(&app.db.pool).await.unwrap();
+    let res = admin
+        .post(app.url("/agents/applications/settings"))
+        .form(&[("mode", "sponsor_then_head_office")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"settings.update".to_string())
+    );
     let invite = m
         .get(app.url("/m/invite"))
         .send()
