@@ -464,6 +464,10 @@ async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
         println!(" 密码仅显示这一次，首次登录时需修改。");
         println!("==============================================================");
     }
+    let reaped = crate::jobs::reap_stale(&db).await.map_err(describe)?;
+    if reaped > 0 {
+        tracing::warn!(jobs = reaped, "marked jobs left unfinished by a stopped server as failed");
+    }
     let mut settings = Settings::new(opts.base_url());
     settings.session_policy = weiops_core::accounts::SessionPolicy {
         idle_ms: opts.session_idle_minutes.max(1) * 60_000,
