@@ -466,7 +466,10 @@ async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
     }
     let reaped = crate::jobs::reap_stale(&db).await.map_err(describe)?;
     if reaped > 0 {
-        tracing::warn!(jobs = reaped, "marked jobs left unfinished by a stopped server as failed");
+        tracing::warn!(
+            jobs = reaped,
+            "marked jobs left unfinished by a stopped server as failed"
+        );
     }
     let mut settings = Settings::new(opts.base_url());
     settings.session_policy = weiops_core::accounts::SessionPolicy {
