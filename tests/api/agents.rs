@@ -1122,3 +1122,28 @@ async fn the_agent_portal_from_first_sign_in_to_sponsor_approval() {
         "/m/login"
     );
 }
+
+#[tokio::test]
+async fn jobs_left_running_by_a_stopped_server_end_as_failed() {
+    let app = spawn_app().await;
+    let id = weiops::jobs::create(&app.db, "agents.import", None)
+        .await
+        .unwrap();
+    weiops::jobs::progress(&app.db, id, "agents.import.stage_writing", 10, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        weiops::jobs::reap_stale(&app.db).await.unwrap(),
+        0,
+        "a fresh job is left alone"
+    );
+    sqlx::query("UPDATE jobs SET updated_at = 0 WHERE id = $1")
+        .bind(id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(weiops::jobs::reap_stale(&app.db).await.unwrap(), 1);
+    let job = weiops::jobs::get(&app.db, id).await.unwrap();
+    assert_eq!(job.status, "failed");
+    assert_eq!(job.result.unwrap()["error"], "jobs.interrupted");
+}
