@@ -12,4 +12,5 @@ pub mod csrf;
 pub mod money;
 pub mod org;
 pub mod paging;
+pub mod rewards;
 pub mod time;
