@@ -128,3 +128,15 @@ fn every_permission_has_a_name_in_both_languages() {
         }
     }
 }
+
+#[test]
+fn every_file_problem_has_a_message_in_both_languages() {
+    let agent_keys = weiops_core::agents::ProblemKind::ALL.map(|k| k.key());
+    let order_keys = weiops_core::orders::OrderProblemKind::ALL.map(|k| k.key());
+    for locale in ["zh-CN", "en"] {
+        let k = keys(locale);
+        for key in agent_keys.iter().chain(order_keys.iter()) {
+            assert!(k.contains(*key), "{locale}: {key}");
+        }
+    }
+}

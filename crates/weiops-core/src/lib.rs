@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod agents;
 pub mod csrf;
 pub mod money;
+pub mod orders;
 pub mod org;
 pub mod paging;
 pub mod rewards;
