@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod housekeeping;
 pub mod http;
 pub mod i18n;
 pub mod jobs;

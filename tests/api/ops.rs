@@ -152,3 +152,102 @@ async fn dashboard_shows_real_figures() {
     assert!(html.contains("<svg class=\"chart\""));
     assert!(html.contains("session.login"), "recent audit events listed");
 }
+
+/// Ended sessions, finished jobs and old rate-limit windows are deleted
+/// after the retention period; live and recent rows stay.
+#[tokio::test]
+async fn housekeeping_deletes_only_rows_that_ended_long_ago() {
+    use weiops::housekeeping::{KEEP_MS, Pruned, run};
+    use weiops_core::accounts::SessionPolicy;
+
+    let app = spawn_app().await;
+    let now = weiops::db::now_ms();
+    let day = 24 * 3_600_000;
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    // (token, created, last seen, revoked)
+    let sessions = [
+        ("live", now - day, now - 60_000, None),
+        (
+            "revoked-recently",
+            now - 3 * day,
+            now - 3 * day,
+            Some(now - 2 * day),
+        ),
+        (
+            "revoked-long-ago",
+            now - 60 * day,
+            now - 60 * day,
+            Some(now - 40 * day),
+        ),
+        ("idle-long-ago", now - 40 * day, now - 40 * day, None),
+    ];
+    for (token, created, seen, revoked) in sessions {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token)
+        .bind(user_id)
+        .bind(created)
+        .bind(seen)
+        .bind(revoked)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    }
+    for (status, updated) in [
+        ("done", now - 40 * day),
+        ("failed", now - 40 * day),
+        ("done", now - day),
+        ("running", now - 40 * day),
+    ] {
+        sqlx::query(
+            "INSERT INTO jobs (kind, status, created_at, updated_at) VALUES ('agent_import', $1, $2, $2)",
+        )
+        .bind(status)
+        .bind(updated)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    }
+    for (key, start) in [("login:old", now - 2 * day), ("login:new", now - 60_000)] {
+        sqlx::query("INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 3)")
+            .bind(key)
+            .bind(start)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+
+    let pruned = run(&app.db, SessionPolicy::default(), now).await.unwrap();
+    assert_eq!(
+        pruned,
+        Pruned {
+            sessions: 2,
+            agent_sessions: 0,
+            jobs: 2,
+            rate_limits: 1,
+        }
+    );
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM sessions ORDER BY token_hash")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, vec!["live", "revoked-recently"]);
+    // A running job is never deleted, however old (reap_stale ends it first).
+    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 2);
+    assert!(KEEP_MS >= 30 * day);
+    // A second run finds nothing more.
+    assert_eq!(
+        run(&app.db, SessionPolicy::default(), now).await.unwrap(),
+        Pruned::default()
+    );
+}

@@ -154,7 +154,30 @@ impl Default for SessionPolicy {
     }
 }
 
+/// Cut-offs for deleting sessions that ended at least a retention period
+/// ago: a session row may go when `revoked_at < revoked_before`, or
+/// `last_seen_at < last_seen_before`, or `created_at < created_before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneBefore {
+    pub revoked_before: i64,
+    pub last_seen_before: i64,
+    pub created_before: i64,
+}
+
 impl SessionPolicy {
+    /// A session ends at the earliest of its revocation, `last_seen + idle`
+    /// and `created + absolute`; these cut-offs select the sessions that
+    /// ended more than `keep_ms` before `now_ms` (kept that long so the
+    /// sessions list still shows recent sign-outs).
+    pub fn prune_before(&self, now_ms: i64, keep_ms: i64) -> PruneBefore {
+        let ended_before = now_ms.saturating_sub(keep_ms);
+        PruneBefore {
+            revoked_before: ended_before,
+            last_seen_before: ended_before.saturating_sub(self.idle_ms),
+            created_before: ended_before.saturating_sub(self.absolute_ms),
+        }
+    }
+
     pub fn is_alive(&self, created_ms: i64, last_seen_ms: i64, now_ms: i64) -> bool {
         now_ms < created_ms.saturating_add(self.absolute_ms)
             && now_ms < last_seen_ms.saturating_add(self.idle_ms)
@@ -251,5 +274,27 @@ mod tests {
         assert!(!p.is_alive(0, 950, 1_000));
         assert!(!p.needs_touch(0, 59_999));
         assert!(p.needs_touch(0, 60_000));
+    }
+
+    #[test]
+    fn prune_cut_offs_never_select_a_live_session() {
+        let policy = SessionPolicy::default();
+        let keep = 30 * 24 * 3_600_000;
+        let now = 1_800_000_000_000;
+        let cut = policy.prune_before(now, keep);
+        // Any session selected by a cut-off ended more than `keep` ago.
+        let last_seen = cut.last_seen_before - 1;
+        assert!(!policy.is_alive(last_seen, last_seen, now - keep));
+        let created = cut.created_before - 1;
+        assert!(!policy.is_alive(created, now, now - keep));
+        // One used a moment ago is never selected.
+        let moment_ago = now - 1_000;
+        assert!(moment_ago >= cut.last_seen_before && moment_ago >= cut.created_before);
+        let huge = SessionPolicy {
+            idle_ms: i64::MAX,
+            absolute_ms: i64::MAX,
+        };
+        // Unbounded lifetimes select nothing (stored times are positive).
+        assert!(huge.prune_before(now, keep).last_seen_before < 0);
     }
 }
