@@ -305,6 +305,27 @@ pub fn parse_level(raw: &str, max_level: u8) -> Option<u8> {
     (1..=max_level).contains(&value).then_some(value)
 }
 
+/// Where each of `names` sits in a header row (`usize::MAX` when absent):
+/// an optional UTF-8 BOM on the first cell is stripped, cells are matched
+/// exactly after trimming, extra columns are ignored and a repeated name
+/// resolves to its leftmost column. Shared by the agents and orders files.
+pub(crate) fn header_index<const N: usize>(header: &[&str], names: &[&str; N]) -> [usize; N] {
+    let mut index = [usize::MAX; N];
+    for (i, cell) in header.iter().enumerate() {
+        let cell = if i == 0 {
+            cell.strip_prefix('\u{feff}').unwrap_or(cell)
+        } else {
+            cell
+        };
+        if let Some(k) = names.iter().position(|c| *c == cell.trim())
+            && index[k] == usize::MAX
+        {
+            index[k] = i;
+        }
+    }
+    index
+}
+
 /// The column layout of an agents file, found by header name (extra columns
 /// ignored, order free, an optional UTF-8 BOM on the first header cell
 /// stripped, header names matched exactly after trimming).
@@ -328,20 +349,7 @@ impl AgentColumns {
     /// Err with one MissingColumn problem per missing header. When a name
     /// appears twice, the first (leftmost) column is used.
     pub fn from_header(header: &[&str]) -> Result<AgentColumns, Vec<Problem>> {
-        let mut index = [usize::MAX; 8];
-        for (i, cell) in header.iter().enumerate() {
-            let cell = if i == 0 {
-                cell.strip_prefix('\u{feff}').unwrap_or(cell)
-            } else {
-                cell
-            };
-            let name = cell.trim();
-            if let Some(k) = AGENT_COLUMNS.iter().position(|c| *c == name)
-                && index[k] == usize::MAX
-            {
-                index[k] = i;
-            }
-        }
+        let index = header_index(header, &AGENT_COLUMNS);
         let problems: Vec<Problem> = AGENT_COLUMNS
             .iter()
             .zip(index)

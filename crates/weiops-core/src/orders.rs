@@ -19,7 +19,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::agents::{parse_level, parse_rfc3339_ms};
+use crate::agents::{header_index, parse_level, parse_rfc3339_ms};
 use crate::money::Fen;
 
 /// The columns of orders.csv, in the spec's order.
@@ -242,19 +242,7 @@ const STATUS: usize = 5;
 
 impl OrderColumns {
     pub fn from_header(header: &[&str]) -> Result<OrderColumns, Vec<OrderProblem>> {
-        let mut index = [usize::MAX; 6];
-        for (i, cell) in header.iter().enumerate() {
-            let cell = if i == 0 {
-                cell.strip_prefix('\u{feff}').unwrap_or(cell)
-            } else {
-                cell
-            };
-            if let Some(k) = ORDER_COLUMNS.iter().position(|c| *c == cell.trim())
-                && index[k] == usize::MAX
-            {
-                index[k] = i;
-            }
-        }
+        let index = header_index(header, &ORDER_COLUMNS);
         let problems: Vec<OrderProblem> = ORDER_COLUMNS
             .iter()
             .zip(index)
