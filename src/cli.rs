@@ -46,6 +46,17 @@ pub enum Command {
     /// Export data files.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Compute the settlement draft of a month (Asia/Shanghai), or
+    /// recompute it while it is a draft, and optionally write payouts.csv
+    /// (shared/spec/settlement.md). An approved or paid month is refused.
+    Settle {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        period: String,
+        /// Write payouts.csv here.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
     /// Write a consistent copy of a running SQLite database to FILE
     /// (for PostgreSQL, use pg_dump).
     Backup {
@@ -97,6 +108,11 @@ pub enum ImportCommand {
     /// same columns. Every problem is listed with its line; on any problem
     /// nothing is stored and the exit code is 1.
     Agents { file: PathBuf },
+    /// Import orders.csv (shared/spec/settlement.md: paid and refunded
+    /// orders of known agents) or an .xlsx with the same columns. All or
+    /// nothing: on any problem every one is listed by line and the exit
+    /// code is 1.
+    Orders { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -376,30 +392,63 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(crate::Error::ImportRejected(rows)) => {
-                    let locale = crate::i18n::Locale::En;
-                    for r in &rows {
-                        let id = if r.id.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (id {})", r.id)
-                        };
-                        let col = if r.column.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" {}:", r.column)
-                        };
-                        eprintln!(
-                            "line {}{id}:{col} {} {:?}",
-                            r.row,
-                            locale.t(&r.key),
-                            r.value
-                        );
+                Err(crate::Error::ImportRejected(rows)) => Ok(print_rejected(&rows, &file)),
+                Err(e) => Err(describe(e)),
+            }
+        }
+        Command::Import(ImportCommand::Orders { file }) => {
+            let db = open(g, 2).await?;
+            let started = std::time::Instant::now();
+            let quiet = |_stage: &'static str, _done: usize, _total: usize| {};
+            let source = crate::orders::import::Source::File(&file);
+            match crate::orders::import::import(&db, &Actor::system("cli"), source, &quiet).await {
+                Ok(report) => {
+                    println!(
+                        "imported {} orders ({} paid, {} refunded; paid {}) in {:.1} s",
+                        report.orders,
+                        report.paid,
+                        report.refunded,
+                        weiops_core::money::Fen(report.paid_fen),
+                        started.elapsed().as_secs_f64()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::Error::ImportRejected(rows)) => Ok(print_rejected(&rows, &file)),
+                Err(e) => Err(describe(e)),
+            }
+        }
+        Command::Settle { period, export } => {
+            let Some(period) = weiops_core::time::Period::parse(&period) else {
+                eprintln!("error: --period must be a month as YYYY-MM, got {period:?}");
+                return Ok(ExitCode::FAILURE);
+            };
+            let db = open(g, 2).await?;
+            let started = std::time::Instant::now();
+            match crate::rewards::settlement::compute(&db, &Actor::system("cli"), period).await {
+                Ok(c) => {
+                    if let Some(path) = export {
+                        let csv = weiops_core::rewards::payouts_csv(&c.network.agents, &c.totals);
+                        std::fs::write(&path, csv)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
                     }
+                    println!(
+                        "settlement {} (draft #{}): {} orders, {} earners, level difference {}, referral {}, team {}, clawbacks {}, total {} in {:.1} s",
+                        c.run.period,
+                        c.run.id,
+                        c.run.orders_count,
+                        c.run.earners,
+                        weiops_core::money::Fen(c.run.level_diff_fen),
+                        weiops_core::money::Fen(c.run.referral_fen),
+                        weiops_core::money::Fen(c.run.team_fen),
+                        weiops_core::money::Fen(c.run.adjust_fen),
+                        weiops_core::money::Fen(c.run.total_fen),
+                        started.elapsed().as_secs_f64()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::Error::Conflict("settlement.already_settled")) => {
                     eprintln!(
-                        "error: {} problem(s) in {}; nothing was imported",
-                        rows.len(),
-                        file.display()
+                        "error: {period} is already settled (approved or paid); it cannot be computed again, so nothing is paid twice"
                     );
                     Ok(ExitCode::FAILURE)
                 }
@@ -497,4 +546,45 @@ async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
     };
     crate::http::serve(listener, state, shutdown).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Lists the problems of a refused file on stderr (in English) and returns
+/// the failure exit code.
+fn print_rejected(rows: &[crate::error::RowProblem], file: &std::path::Path) -> ExitCode {
+    let locale = crate::i18n::Locale::En;
+    let mut shown = 0usize;
+    for r in rows {
+        if r.row == 0 {
+            eprintln!("{}", locale.t(&r.key).replace("%{n}", &r.value));
+            continue;
+        }
+        shown += 1;
+        let id = if r.id.is_empty() {
+            String::new()
+        } else {
+            format!(" (id {})", r.id)
+        };
+        let col = if r.column.is_empty() {
+            String::new()
+        } else {
+            format!(" {}:", r.column)
+        };
+        eprintln!(
+            "line {}{id}:{col} {} {:?}",
+            r.row,
+            locale.t(&r.key),
+            r.value
+        );
+    }
+    let more: usize = rows
+        .iter()
+        .filter(|r| r.row == 0)
+        .filter_map(|r| r.value.parse::<usize>().ok())
+        .sum();
+    eprintln!(
+        "error: {} problem(s) in {}; nothing was imported",
+        shown + more,
+        file.display()
+    );
+    ExitCode::FAILURE
 }

@@ -16,12 +16,15 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod finance;
 pub mod housekeeping;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
 pub mod ops;
+pub mod orders;
 pub mod org;
+pub mod rewards;
 pub mod users;
 pub mod web;
 

@@ -43,6 +43,14 @@ permissions! {
     AgentsApprove = "agents.approve" in "agents";
     AgentLevelsWrite = "agents.levels" in "agents";
     AgentsImport = "agents.import" in "agents";
+    RewardsRead = "rewards.read" in "rewards";
+    RewardsWrite = "rewards.write" in "rewards";
+    FinanceRead = "finance.read" in "finance";
+    FinanceWrite = "finance.write" in "finance";
+    FinanceApprove = "finance.approve" in "finance";
+    FinancePay = "finance.pay" in "finance";
+    OrdersRead = "orders.read" in "orders";
+    OrdersImport = "orders.import" in "orders";
 }
 
 /// Every business domain, in menu order: the first segment of a permission

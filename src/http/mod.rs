@@ -148,6 +148,9 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::audit::router())
         .merge(crate::org::router())
         .merge(crate::agents::router())
+        .merge(crate::rewards::router())
+        .merge(crate::finance::router())
+        .merge(crate::orders::router())
         .merge(api_router)
         .fallback(|| async { crate::Error::NotFound })
         // Innermost first: everything below sees the request after the

@@ -34,6 +34,10 @@ use crate::web::PageCtx;
         (name = "audit", description = "The audit log"),
         (name = "org", description = "Organisation: departments, positions, staff, templates"),
         (name = "agents", description = "The agent network: levels, agents, teams, imports"),
+        (name = "rewards", description = "Reward plan, compliance report, reward lines explained"),
+        (name = "settlements", description = "Monthly settlement runs: draft, approve, pay, export"),
+        (name = "orders", description = "Orders: import of orders.csv, refunds"),
+        (name = "finance", description = "The double-entry ledger, statements, agent withdrawals"),
     )
 )]
 struct ApiDoc;
@@ -59,6 +63,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::audit::api::router())
         .merge(crate::org::api::router())
         .merge(crate::agents::api::router())
+        .merge(crate::rewards::api::router())
+        .merge(crate::finance::api::router())
+        .merge(crate::orders::api::router())
 }
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {

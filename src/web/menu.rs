@@ -55,6 +55,62 @@ pub const MENU: &[MenuGroup] = &[
         ],
     },
     MenuGroup {
+        key: "menu.finance",
+        icon: "finance",
+        items: &[
+            MenuItem {
+                key: "menu.settlements",
+                href: "/finance/settlements",
+                permission: Some("finance.read"),
+            },
+            MenuItem {
+                key: "menu.reward_lines",
+                href: "/rewards/lines",
+                permission: Some("rewards.read"),
+            },
+            MenuItem {
+                key: "menu.reward_plan",
+                href: "/rewards/plan",
+                permission: Some("rewards.read"),
+            },
+            MenuItem {
+                key: "menu.compliance",
+                href: "/rewards/compliance",
+                permission: Some("rewards.read"),
+            },
+            MenuItem {
+                key: "menu.withdrawals",
+                href: "/finance/withdrawals",
+                permission: Some("finance.read"),
+            },
+            MenuItem {
+                key: "menu.journal",
+                href: "/finance/journal",
+                permission: Some("finance.read"),
+            },
+            MenuItem {
+                key: "menu.balances",
+                href: "/finance/balances",
+                permission: Some("finance.read"),
+            },
+            MenuItem {
+                key: "menu.trial_balance",
+                href: "/finance/trial-balance",
+                permission: Some("finance.read"),
+            },
+            MenuItem {
+                key: "menu.statements",
+                href: "/finance/statements",
+                permission: Some("finance.read"),
+            },
+            MenuItem {
+                key: "menu.orders",
+                href: "/orders",
+                permission: Some("orders.read"),
+            },
+        ],
+    },
+    MenuGroup {
         key: "menu.org",
         icon: "org",
         items: &[

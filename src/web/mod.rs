@@ -58,6 +58,11 @@ impl PageCtx {
     }
 
     /// The text for a key with `%{name}` placeholders filled.
+    /// `t` for a key built at run time (`format!` in a template).
+    pub fn tk(&self, key: impl AsRef<str>) -> String {
+        self.locale.t(key.as_ref())
+    }
+
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.locale.tf(key, args)
     }

@@ -162,7 +162,7 @@ impl OrderProblemKind {
 }
 
 impl OrderProblem {
-    fn new(
+    pub fn new(
         line: usize,
         id: &str,
         column: &str,
@@ -254,6 +254,16 @@ impl OrderColumns {
         } else {
             Err(problems)
         }
+    }
+
+    /// The (trimmed) order id of a record, if the cell is there.
+    pub fn id_of<'a>(&self, cells: &[&'a str]) -> Option<&'a str> {
+        cells.get(self.index[ID]).map(|c| c.trim())
+    }
+
+    /// The (trimmed) buyer id of a record, if the cell is there.
+    pub fn agent_of<'a>(&self, cells: &[&'a str]) -> Option<&'a str> {
+        cells.get(self.index[AGENT]).map(|c| c.trim())
     }
 
     /// Parse one record; every problem of the row is returned. Missing

@@ -55,6 +55,14 @@ pub struct Plan {
     pub team_generations: u8,
     /// How far up Rules 1 and 2 pay (spec: 2).
     pub max_generations: u8,
+    /// A reward for recruiting an agent (拉人头). Always refused by
+    /// [`check_plan`]; present so a plan asking for it is answered with the
+    /// rule it breaks instead of being silently dropped.
+    #[serde(default)]
+    pub recruitment_reward: Fen,
+    /// A reward on an agent's entry purchase (入门费). Always refused.
+    #[serde(default)]
+    pub entry_purchase_reward_bp: Bp,
 }
 
 impl Plan {
@@ -73,6 +81,8 @@ impl Plan {
             ],
             team_generations: 2,
             max_generations: 2,
+            recruitment_reward: Fen::ZERO,
+            entry_purchase_reward_bp: Bp(0),
         }
     }
 
@@ -100,7 +110,8 @@ impl Plan {
 
 /// Why a plan is refused (the compliance guard). Each variant names the rule
 /// it breaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "snake_case", tag = "kind")]
 pub enum PlanViolation {
     /// `max_generations`, `referral_bp.len()` or `team_generations` above 2;
     /// `asked` is the largest of them (saturated at 255).
@@ -118,6 +129,10 @@ pub enum PlanViolation {
     TiersNotAscending,
     #[error("team_max_level must be a level of the plan (1..=K)")]
     TeamMaxLevelOutOfRange,
+    #[error("a reward for recruiting itself is not allowed (拉人头)")]
+    RecruitmentReward,
+    #[error("a reward on an entry purchase is not allowed (入门费)")]
+    EntryPurchaseReward,
 }
 
 impl PlanViolation {
@@ -133,6 +148,8 @@ impl PlanViolation {
             PlanViolation::TeamMaxLevelOutOfRange => {
                 "rewards.violation.team_max_level_out_of_range"
             }
+            PlanViolation::RecruitmentReward => "rewards.violation.recruitment_reward",
+            PlanViolation::EntryPurchaseReward => "rewards.violation.entry_purchase_reward",
         }
     }
 
@@ -154,6 +171,9 @@ impl PlanViolation {
             }
             PlanViolation::TeamMaxLevelOutOfRange => {
                 "settlement.md Rule 3 (团队业绩奖): team_max_level is a level 1..=K"
+            }
+            PlanViolation::RecruitmentReward | PlanViolation::EntryPurchaseReward => {
+                "《禁止传销条例》第七条（拉人头、收取入门费）; 刑法第224条之一; 公通字〔2013〕37号"
             }
         }
     }
@@ -199,11 +219,106 @@ pub fn check_plan(plan: &Plan) -> Result<(), Vec<PlanViolation>> {
         out.push(PlanViolation::TiersNotAscending);
     }
 
+    if plan.recruitment_reward.0 != 0 {
+        out.push(PlanViolation::RecruitmentReward);
+    }
+    if plan.entry_purchase_reward_bp.0 != 0 {
+        out.push(PlanViolation::EntryPurchaseReward);
+    }
+
     if k > 0 && (plan.team_max_level == 0 || usize::from(plan.team_max_level) > k) {
         out.push(PlanViolation::TeamMaxLevelOutOfRange);
     }
 
     if out.is_empty() { Ok(()) } else { Err(out) }
+}
+
+/// How a reward rule is classified by the compliance report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleClass {
+    /// 经销差价: margin between purchase prices, paid on goods sold.
+    ResellerMargin,
+    /// Reward computed on purchases of the downline (推荐奖).
+    RewardOnPurchases,
+    /// 团队计酬: pay computed on a team's sales volume. High risk.
+    TeamBasedPay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+}
+
+/// One active rule of the plan as the compliance page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleReport {
+    /// `level_difference`, `referral` or `team_bonus`.
+    pub rule: &'static str,
+    pub class: RuleClass,
+    pub risk: Risk,
+    /// Generations between the earner and the furthest buyer it is paid for.
+    pub generations: u8,
+}
+
+/// The compliance report of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComplianceReport {
+    pub rules: Vec<RuleReport>,
+    /// The deepest chain any active rule pays across (generations).
+    pub deepest: u8,
+    /// Tiers of people in that chain (earner … buyer) = deepest + 1.
+    pub tiers: u8,
+    /// The team bonus (团队计酬) is on: warn.
+    pub team_bonus_warning: bool,
+    /// Violations of the guard (empty for a saved plan).
+    pub violations: Vec<PlanViolation>,
+}
+
+/// Classifies every active rule of `plan` (pure; the page renders it).
+pub fn compliance(plan: &Plan) -> ComplianceReport {
+    let mut rules = Vec::new();
+    if plan.level_difference && plan.max_generations > 0 {
+        rules.push(RuleReport {
+            rule: "level_difference",
+            class: RuleClass::ResellerMargin,
+            risk: Risk::Low,
+            generations: plan.max_generations,
+        });
+    }
+    let referral_reach = plan
+        .referral_bp
+        .iter()
+        .take(usize::from(plan.max_generations))
+        .rposition(|b| b.0 > 0)
+        .map(|i| generations_u8(i + 1));
+    if let Some(g) = referral_reach {
+        rules.push(RuleReport {
+            rule: "referral",
+            class: RuleClass::RewardOnPurchases,
+            risk: Risk::Medium,
+            generations: g,
+        });
+    }
+    if plan.team_bonus && !plan.team_tiers.is_empty() {
+        rules.push(RuleReport {
+            rule: "team_bonus",
+            class: RuleClass::TeamBasedPay,
+            risk: Risk::High,
+            generations: plan.team_generations,
+        });
+    }
+    let deepest = rules.iter().map(|r| r.generations).max().unwrap_or(0);
+    ComplianceReport {
+        team_bonus_warning: rules.iter().any(|r| r.class == RuleClass::TeamBasedPay),
+        rules,
+        deepest,
+        tiers: deepest.saturating_add(1),
+        violations: check_plan(plan).err().unwrap_or_default(),
+    }
 }
 
 /// A member of the sponsor chain as a settlement sees it.
@@ -375,6 +490,17 @@ fn sponsor_of(agents: &[SettleAgent], i: usize) -> Option<usize> {
 /// algorithm. Sums are kept in `i128` and saturate at `i64::MAX`; they never
 /// wrap.
 pub fn settle(plan: &Plan, agents: &[SettleAgent], orders: &[SettleOrder]) -> Vec<Totals> {
+    settle_with_volumes(plan, agents, orders).0
+}
+
+/// [`settle`] and, per agent, the Rule 3 team volume V(x) it used (0 when
+/// the rule is off), saturated at `i64::MAX`. A settlement run stores V(x)
+/// so a later refund can take back exactly the bonus it no longer earns.
+pub fn settle_with_volumes(
+    plan: &Plan,
+    agents: &[SettleAgent],
+    orders: &[SettleOrder],
+) -> (Vec<Totals>, Vec<Fen>) {
     let n = agents.len();
     let mut level_diff = vec![0i128; n];
     let mut referral = vec![0i128; n];
@@ -429,7 +555,7 @@ pub fn settle(plan: &Plan, agents: &[SettleAgent], orders: &[SettleOrder]) -> Ve
         }
     }
 
-    (0..n)
+    let totals = (0..n)
         .map(|i| {
             let a = &agents[i];
             let member = Member {
@@ -445,7 +571,8 @@ pub fn settle(plan: &Plan, agents: &[SettleAgent], orders: &[SettleOrder]) -> Ve
                 total: saturate(total),
             }
         })
-        .collect()
+        .collect();
+    (totals, volume.iter().map(|v| saturate(*v)).collect())
 }
 
 /// RFC 4180 quoting of one field.
@@ -965,5 +1092,28 @@ mod tests {
         assert_eq!(paid(&wild, max, 2), Fen(i64::MAX));
         let _ = order_rewards(&wild, max, 2, &[m(1, Active), m(1, Active)]);
         let _ = settle(&wild, &agents, &orders);
+    }
+
+    #[test]
+    fn compliance_classifies_the_rules() {
+        let r = compliance(&Plan::initial());
+        assert_eq!(r.rules.len(), 2);
+        assert_eq!(r.deepest, 2);
+        assert_eq!(r.tiers, 3);
+        assert!(!r.team_bonus_warning);
+        let r = compliance(&Plan::reference());
+        assert!(r.team_bonus_warning);
+        assert_eq!(r.rules[2].class, RuleClass::TeamBasedPay);
+        assert_eq!(r.rules[2].risk, Risk::High);
+        let mut p = Plan::initial();
+        p.referral_bp = vec![Bp(300), Bp(0)];
+        p.level_difference = false;
+        let r = compliance(&p);
+        assert_eq!(r.deepest, 1);
+        p.recruitment_reward = Fen(100);
+        assert_eq!(
+            compliance(&p).violations,
+            vec![PlanViolation::RecruitmentReward]
+        );
     }
 }

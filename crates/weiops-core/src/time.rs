@@ -88,6 +88,10 @@ impl Period {
         }
         let year: i16 = y.parse().ok()?;
         let month: i8 = m.parse().ok()?;
+        // Months whose next month jiff can represent (bounds_ms needs it).
+        if !(1900..=9998).contains(&year) {
+            return None;
+        }
         Date::new(year, month, 1).ok()?;
         Some(Period { year, month })
     }
@@ -112,6 +116,20 @@ impl Period {
             .checked_add(jiff::Span::new().months(1))
             .expect("in range");
         (start_of_day_ms(first), start_of_day_ms(next))
+    }
+
+    pub fn next(self) -> Period {
+        if self.month == 12 {
+            Period {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Period {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
     }
 
     pub fn previous(self) -> Period {

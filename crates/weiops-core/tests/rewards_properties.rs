@@ -53,6 +53,8 @@ fn plan() -> impl Strategy<Value = Plan> {
                     team_tiers: tiers.into_iter().map(|(t, r)| (Fen(t), Bp(r))).collect(),
                     team_generations: team_gen,
                     max_generations: max_gen,
+                    recruitment_reward: Fen::ZERO,
+                    entry_purchase_reward_bp: Bp(0),
                 }
             },
         );

@@ -1,0 +1,12 @@
+//! Orders (订单): imported historical orders today; orders placed in weiops
+//! (the goods side) share the same table and reward path.
+
+pub mod api;
+pub mod import;
+pub mod pages;
+
+use crate::http::AppState;
+
+pub fn router() -> axum::Router<AppState> {
+    pages::router()
+}

@@ -1,0 +1,384 @@
+//! Reward lines explained (奖励明细): for one agent and one month, every
+//! counted order of the agent's first and second generation with what it
+//! paid the agent and why, the team bonus, and clawbacks landing in the
+//! month. The lines are computed by the same pure engine as the settlement
+//! (`order_rewards`), on the tree and plan the month was settled with when
+//! it is approved, else on the tree and plan as they stand now (what the
+//! draft computes).
+
+use serde::Serialize;
+use sqlx::Row;
+use weiops_core::agents::AgentStatus;
+use weiops_core::money::Fen;
+use weiops_core::rewards::{Member, Plan, RewardKind, order_rewards, team_bonus};
+use weiops_core::time::Period;
+
+use super::settlement::{self, RunStatus};
+use crate::db::Db;
+use crate::i18n::Locale;
+use crate::{Error, Result};
+
+/// Orders explained at most per request (a month of a top agent's two
+/// generations); the totals say when there were more.
+const MAX_ORDERS: i64 = 200_000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RewardLine {
+    pub order_no: String,
+    pub buyer_code: String,
+    pub buyer_name: String,
+    pub buyer_level: i64,
+    pub retail_fen: i64,
+    pub paid_fen: i64,
+    pub paid_at: i64,
+    /// `level_diff` or `referral`.
+    pub rule: String,
+    /// 1 = the buyer's sponsor, 2 = the sponsor's sponsor.
+    pub generation: i64,
+    /// Level difference: the price level paid from and the agent's level.
+    pub from_level: i64,
+    pub to_level: i64,
+    /// Referral: the rate in bp.
+    pub rate_bp: i64,
+    pub amount_fen: i64,
+    /// The sentence shown to people, in the request's language.
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TeamLine {
+    pub volume_fen: i64,
+    pub rate_bp: i64,
+    pub amount_fen: i64,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClawbackLine {
+    pub order_no: String,
+    pub rule: String,
+    pub origin_period: String,
+    pub amount_fen: i64,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AgentRewards {
+    pub agent_code: String,
+    pub agent_name: String,
+    pub period: String,
+    /// `open` (no run), `draft`, `approved` or `paid`.
+    pub settlement: String,
+    pub level_diff_fen: i64,
+    pub referral_fen: i64,
+    pub team_fen: i64,
+    pub adjust_fen: i64,
+    pub total_fen: i64,
+    pub lines: Vec<RewardLine>,
+    pub team: Option<TeamLine>,
+    pub clawbacks: Vec<ClawbackLine>,
+    /// More downline orders exist than were explained.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    sponsor: Option<i64>,
+    level: i64,
+    status: AgentStatus,
+}
+
+fn member(n: &Node) -> Member {
+    Member {
+        level: u8::try_from(n.level).unwrap_or(0),
+        status: n.status,
+    }
+}
+
+fn status_of(s: &str) -> AgentStatus {
+    if s == "active" {
+        AgentStatus::Active
+    } else {
+        AgentStatus::Frozen
+    }
+}
+
+/// The tree to read: the run's snapshot or the live table.
+fn tree(run: Option<i64>) -> (String, String) {
+    match run {
+        Some(id) => (
+            format!(
+                "(SELECT agent_id AS id, sponsor_id, level, status FROM settlement_agents WHERE run_id = {id})"
+            ),
+            "snapshot".into(),
+        ),
+        None => ("agents".into(), "live".into()),
+    }
+}
+
+async fn node(db: &Db, t: &str, id: i64) -> Result<Option<Node>> {
+    let row = crate::db::dynamic(format!(
+        "SELECT sponsor_id, level, status FROM {t} AS t WHERE t.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| {
+        Ok(Node {
+            sponsor: r.try_get("sponsor_id")?,
+            level: r.try_get("level")?,
+            status: status_of(&r.try_get::<String, _>("status")?),
+        })
+    })
+    .transpose()
+}
+
+fn level_name(locale: Locale, level: i64) -> String {
+    locale
+        .t("rewards.level_n")
+        .replace("%{n}", &level.to_string())
+}
+
+/// The explanation of one agent's month.
+#[tracing::instrument(skip(db))]
+pub async fn for_agent(
+    db: &Db,
+    locale: Locale,
+    agent_code: &str,
+    period: Period,
+) -> Result<AgentRewards> {
+    let me = sqlx::query("SELECT id, code, name FROM agents WHERE code = $1")
+        .bind(agent_code)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let me_id: i64 = me.try_get("id")?;
+    let run = settlement::by_period(db, period).await?;
+    let settled = run.as_ref().filter(|r| r.status != RunStatus::Draft);
+    let plan: Plan = match settled {
+        Some(r) => r.plan()?.plan,
+        None => super::plan::current(db).await?.plan,
+    };
+    let (t, _) = tree(settled.map(|r| r.id));
+    let my_node = node(db, &t, me_id).await?.ok_or(Error::NotFound)?;
+    let my_sponsor = match my_node.sponsor {
+        Some(s) => node(db, &t, s).await?,
+        None => None,
+    };
+    let (start, end) = period.bounds_ms();
+
+    // Orders of generation 1 (buyer's sponsor is me) and 2 (buyer's
+    // sponsor's sponsor is me), with the middle agent for generation 2.
+    let sql = format!(
+        "SELECT o.order_no, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, a.code, a.name, 1 AS g, \
+           0 AS mid_level, '' AS mid_status FROM {t} AS t JOIN orders o ON o.agent_id = t.id JOIN agents a ON a.id = t.id \
+         WHERE t.sponsor_id = $1 AND o.counted = 1 AND o.paid_at >= $2 AND o.paid_at < $3 \
+         UNION ALL \
+         SELECT o.order_no, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, a.code, a.name, 2 AS g, \
+           m.level AS mid_level, m.status AS mid_status FROM {t} AS m JOIN {t} AS t ON t.sponsor_id = m.id \
+           JOIN orders o ON o.agent_id = t.id JOIN agents a ON a.id = t.id \
+         WHERE m.sponsor_id = $1 AND o.counted = 1 AND o.paid_at >= $2 AND o.paid_at < $3 \
+         ORDER BY 5 DESC LIMIT $4"
+    );
+    let rows = crate::db::dynamic(sql)
+        .bind(me_id)
+        .bind(start)
+        .bind(end)
+        .bind(MAX_ORDERS + 1)
+        .fetch_all(&db.pool)
+        .await?;
+    let truncated = rows.len() as i64 > MAX_ORDERS;
+    let me_member = member(&my_node);
+    let mut lines = Vec::new();
+    let mut volume: i128 = 0;
+    for r in rows.iter().take(MAX_ORDERS as usize) {
+        let g: i64 = r.try_get("g")?;
+        let buyer_level: i64 = r.try_get("buyer_level")?;
+        let retail: i64 = r.try_get("retail_fen")?;
+        let level_u8 = u8::try_from(buyer_level).unwrap_or(0);
+        let paid = weiops_core::rewards::paid(&plan, Fen(retail), level_u8).0;
+        if g <= i64::from(plan.team_generations) {
+            volume += i128::from(paid);
+        }
+        let ancestors: Vec<Member> = if g == 1 {
+            let mut v = vec![me_member];
+            if let Some(s) = &my_sponsor {
+                v.push(member(s));
+            }
+            v
+        } else {
+            let mid = Node {
+                sponsor: Some(me_id),
+                level: r.try_get("mid_level")?,
+                status: status_of(&r.try_get::<String, _>("mid_status")?),
+            };
+            vec![member(&mid), me_member]
+        };
+        // Level difference "from": the best level below me on the chain.
+        let mut best = buyer_level;
+        if g == 2
+            && ancestors[0].status == AgentStatus::Active
+            && i64::from(ancestors[0].level) < best
+        {
+            best = i64::from(ancestors[0].level);
+        }
+        for l in order_rewards(&plan, Fen(retail), level_u8, &ancestors) {
+            if i64::from(l.generation) != g {
+                continue;
+            }
+            let (rule, rate_bp) = match l.kind {
+                RewardKind::LevelDifference => ("level_diff", 0i64),
+                RewardKind::Referral => (
+                    "referral",
+                    plan.referral_bp
+                        .get(usize::from(l.generation) - 1)
+                        .map_or(0, |b| i64::from(b.0)),
+                ),
+                RewardKind::Team => continue,
+            };
+            let buyer_name: String = r.try_get("name")?;
+            let order_no: String = r.try_get("order_no")?;
+            let explanation = match l.kind {
+                RewardKind::LevelDifference => locale
+                    .t("rewards.explain_level_diff")
+                    .replace("%{buyer}", &buyer_name)
+                    .replace("%{order}", &order_no)
+                    .replace("%{retail}", &Fen(retail).to_string())
+                    .replace("%{level}", &level_name(locale, buyer_level))
+                    .replace("%{from}", &best.to_string())
+                    .replace("%{to}", &my_node.level.to_string())
+                    .replace("%{amount}", &l.amount.to_string()),
+                _ => locale
+                    .t("rewards.explain_referral")
+                    .replace("%{buyer}", &buyer_name)
+                    .replace("%{order}", &order_no)
+                    .replace("%{paid}", &Fen(paid).to_string())
+                    .replace("%{g}", &g.to_string())
+                    .replace(
+                        "%{rate}",
+                        &weiops_core::money::Bp(rate_bp as u32).to_string(),
+                    )
+                    .replace("%{amount}", &l.amount.to_string()),
+            };
+            lines.push(RewardLine {
+                order_no,
+                buyer_code: r.try_get("code")?,
+                buyer_name,
+                buyer_level,
+                retail_fen: retail,
+                paid_fen: paid,
+                paid_at: r.try_get("paid_at")?,
+                rule: rule.into(),
+                generation: g,
+                from_level: best,
+                to_level: my_node.level,
+                rate_bp,
+                amount_fen: l.amount.0,
+                explanation,
+            });
+        }
+    }
+
+    // Rule 3 on the whole volume: my own orders plus generations 1..=2.
+    let own: i64 = {
+        let rows = sqlx::query(
+            "SELECT buyer_level, retail_fen FROM orders WHERE agent_id = $1 AND counted = 1 AND paid_at >= $2 AND paid_at < $3",
+        )
+        .bind(me_id)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&db.pool)
+        .await?;
+        let mut s = 0i64;
+        for r in rows {
+            let level = u8::try_from(r.try_get::<i64, _>("buyer_level")?).unwrap_or(0);
+            s = s.saturating_add(
+                weiops_core::rewards::paid(&plan, Fen(r.try_get("retail_fen")?), level).0,
+            );
+        }
+        s
+    };
+    volume += i128::from(own);
+    let volume = Fen(i64::try_from(volume).unwrap_or(i64::MAX));
+    let team = if plan.team_bonus && !truncated {
+        let amount = team_bonus(&plan, me_member, volume);
+        let rate = plan
+            .team_tiers
+            .iter()
+            .filter(|(t, _)| volume >= *t)
+            .max_by_key(|(t, _)| *t)
+            .map_or(0, |(_, r)| i64::from(r.0));
+        let explanation = locale
+            .t("rewards.explain_team")
+            .replace("%{volume}", &volume.to_string())
+            .replace("%{rate}", &weiops_core::money::Bp(rate as u32).to_string())
+            .replace("%{amount}", &amount.to_string());
+        Some(TeamLine {
+            volume_fen: volume.0,
+            rate_bp: if amount.0 > 0 { rate } else { 0 },
+            amount_fen: amount.0,
+            explanation,
+        })
+    } else {
+        None
+    };
+
+    let claw_rows = sqlx::query(
+        "SELECT o.order_no, c.rule, c.origin_period, c.amount_fen FROM reward_adjustments c JOIN orders o ON o.id = c.order_id \
+         WHERE c.agent_id = $1 AND c.period = $2 AND c.amount_fen <> 0 ORDER BY c.id",
+    )
+    .bind(me_id)
+    .bind(period.to_string())
+    .fetch_all(&db.pool)
+    .await?;
+    let mut clawbacks = Vec::new();
+    for r in claw_rows {
+        let order_no: String = r.try_get("order_no")?;
+        let origin: String = r.try_get("origin_period")?;
+        let amount: i64 = r.try_get("amount_fen")?;
+        let rule: String = r.try_get("rule")?;
+        clawbacks.push(ClawbackLine {
+            explanation: locale
+                .t("rewards.explain_clawback")
+                .replace("%{order}", &order_no)
+                .replace("%{origin}", &origin)
+                .replace("%{rule}", &locale.t(&format!("rewards.rule.{rule}")))
+                .replace("%{amount}", &Fen(amount).to_string()),
+            order_no,
+            rule,
+            origin_period: origin,
+            amount_fen: amount,
+        });
+    }
+
+    let ld: i64 = lines
+        .iter()
+        .filter(|l| l.rule == "level_diff")
+        .map(|l| l.amount_fen)
+        .sum();
+    let rf: i64 = lines
+        .iter()
+        .filter(|l| l.rule == "referral")
+        .map(|l| l.amount_fen)
+        .sum();
+    let tm = team.as_ref().map_or(0, |t| t.amount_fen);
+    let adj: i64 = clawbacks.iter().map(|c| c.amount_fen).sum();
+    Ok(AgentRewards {
+        agent_code: me.try_get("code")?,
+        agent_name: me.try_get("name")?,
+        period: period.to_string(),
+        settlement: run
+            .as_ref()
+            .map_or("open", |r| r.status.as_str())
+            .to_string(),
+        level_diff_fen: ld,
+        referral_fen: rf,
+        team_fen: tm,
+        adjust_fen: adj,
+        total_fen: ld + rf + tm,
+        lines,
+        team,
+        clawbacks,
+        truncated,
+    })
+}

@@ -1,0 +1,622 @@
+//! Rewards and settlement through the API: the spec's worked example, the
+//! compliance guard, approval by a second person, once per period,
+//! payouts.csv, refunds clawed back after settlement, held rewards.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, spawn_app};
+
+/// The worked example of shared/spec/settlement.md: A ← B ← C ← D, all active.
+const AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
+A,张三,13800000001,a_wx,1,,active,2026-01-05T10:00:00+08:00\n\
+B,李四,13800000002,b_wx,2,A,active,2026-02-01T09:30:00+08:00\n\
+C,王五,13800000003,c_wx,4,B,active,2026-03-01T09:30:00Z\n\
+D,赵六,13800000004,d_wx,5,C,active,2026-03-02T09:30:00+08:00\n";
+
+/// C and D buy ¥100 each in October (Beijing), one order just before the
+/// month ends; one paid 00:00 on 1 November and one refunded order.
+const ORDERS: &str = "id,agent_id,buyer_level,retail_fen,paid_at,status\n\
+O1,C,4,10000,2026-10-15T10:00:00+08:00,paid\n\
+O2,D,5,10000,2026-10-31T15:59:59.999Z,paid\n\
+O3,D,5,10000,2026-10-31T16:00:00Z,paid\n\
+O4,C,4,99999,2026-10-20T10:00:00+08:00,refunded\n";
+
+const PAYOUTS: &str = "agent_id,level_diff_fen,referral_fen,team_fen,total_fen\n\
+A,1000,140,0,1140\n\
+B,4000,370,0,4370\n\
+C,1000,240,0,1240\n";
+
+async fn body(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
+}
+
+async fn setup(app: &TestApp) -> reqwest::Client {
+    let admin = app.login_admin().await;
+    let res = admin
+        .post(app.url("/api/v1/agents/import"))
+        .body(AGENTS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let job = body(res).await["job_id"].as_i64().unwrap();
+    for _ in 0..200 {
+        let j = body(
+            admin
+                .get(app.url(&format!("/api/v1/jobs/{job}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if j["status"] == "done" {
+            break;
+        }
+        assert_ne!(j["status"], "failed", "{j}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let res = admin
+        .post(app.url("/api/v1/orders/import"))
+        .body(ORDERS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let report = body(res).await;
+    assert_eq!(report["orders"], 4);
+    assert_eq!(report["paid"], 3);
+    admin
+}
+
+async fn approver(app: &TestApp) -> reqwest::Client {
+    let role = app
+        .role(
+            "fin_approver",
+            &["finance.read", "finance.approve", "rewards.read"],
+            "all",
+        )
+        .await;
+    app.user("approver", "Approver-pass-1", vec![role]).await;
+    app.login("approver", "Approver-pass-1").await
+}
+
+async fn agent_id(app: &TestApp, code: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM agents WHERE code = $1")
+        .bind(code)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn wallet(app: &TestApp, code: &str) -> i64 {
+    let id = agent_id(app, code).await;
+    weiops::finance::ledger::wallet_balance(&app.db.pool, id)
+        .await
+        .unwrap()
+        .0
+}
+
+/// Every posted entry balances, and debits equal credits overall.
+async fn books_balance(app: &TestApp) {
+    let unbalanced: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM journal_entries e WHERE e.posted = 1 AND e.debit_fen <> \
+         (SELECT COALESCE(SUM(l.debit_fen), 0) FROM journal_lines l WHERE l.entry_id = e.id)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(unbalanced, 0);
+    let (d, c): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(debit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(credit_fen), 0) AS BIGINT) FROM journal_lines",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(d, c);
+}
+
+async fn create(admin: &reqwest::Client, app: &TestApp, period: &str) -> reqwest::Response {
+    admin
+        .post(app.url("/api/v1/settlements"))
+        .json(&json!({"period": period}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_worked_example_settles_to_the_fen_once_with_a_second_approver() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+
+    let run = body(create(&admin, &app, "2026-10").await).await;
+    assert_eq!(run["status"], "draft");
+    assert_eq!(
+        run["orders_count"], 2,
+        "O3 is November in Beijing, O4 refunded"
+    );
+    assert_eq!(run["total_fen"], 1140 + 4370 + 1240);
+    let id = run["id"].as_i64().unwrap();
+
+    let csv = admin
+        .get(app.url(&format!("/api/v1/settlements/{id}/export")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv, PAYOUTS);
+    let xlsx = admin
+        .get(app.url(&format!("/api/v1/settlements/{id}/export?format=xlsx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+
+    // Recomputing a draft is free and gives the same result.
+    let again = body(
+        admin
+            .post(app.url(&format!("/api/v1/settlements/{id}/recompute")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(again["total_fen"], run["total_fen"]);
+
+    // The creator cannot approve their own run.
+    let res = admin
+        .post(app.url(&format!("/api/v1/settlements/{id}/approve")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let second = approver(&app).await;
+    let approved = body(
+        second
+            .post(app.url(&format!("/api/v1/settlements/{id}/approve")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["approved_by_name"], "approver");
+
+    // Settled at most once: creating or recomputing again is refused.
+    assert_eq!(create(&admin, &app, "2026-10").await.status(), 409);
+    let res = admin
+        .post(app.url(&format!("/api/v1/settlements/{id}/recompute")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+
+    let paid = body(
+        admin
+            .post(app.url(&format!("/api/v1/settlements/{id}/pay")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(wallet(&app, "A").await, 1140);
+    assert_eq!(wallet(&app, "B").await, 4370);
+    assert_eq!(wallet(&app, "C").await, 1240);
+    assert_eq!(wallet(&app, "D").await, 0);
+    // Paying twice pays nothing twice.
+    let res = admin
+        .post(app.url(&format!("/api/v1/settlements/{id}/pay")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(wallet(&app, "B").await, 4370);
+    books_balance(&app).await;
+
+    let actions = app.audit_actions().await;
+    for a in [
+        "order.import",
+        "settlement.create",
+        "settlement.recompute",
+        "settlement.approve",
+        "settlement.pay",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+
+    // The explanation of B's month, line by line.
+    let r = body(
+        admin
+            .get(app.url("/api/v1/rewards?agent=B&period=2026-10"))
+            .header("Accept-Language", "en")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r["total_fen"], 4370);
+    assert_eq!(r["settlement"], "paid");
+    let lines = r["lines"].as_array().unwrap();
+    let c_diff = lines
+        .iter()
+        .find(|l| l["order_no"] == "O1" && l["rule"] == "level_diff")
+        .unwrap();
+    assert_eq!(c_diff["amount_fen"], 2000);
+    assert_eq!(c_diff["from_level"], 4);
+    assert_eq!(c_diff["to_level"], 2);
+    let text = c_diff["explanation"].as_str().unwrap();
+    assert!(
+        text.contains("¥100.00") && text.contains("4→2") && text.contains("¥20.00"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_draft_must_be_recomputed_before_approval() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let run = body(create(&admin, &app, "2026-10").await).await;
+    let id = run["id"].as_i64().unwrap();
+    // A refund in the month changes what the draft was computed from.
+    let res = admin
+        .post(app.url("/api/v1/orders/O1/refund"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let second = approver(&app).await;
+    let res = second
+        .post(app.url(&format!("/api/v1/settlements/{id}/approve")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let run = body(
+        admin
+            .post(app.url(&format!("/api/v1/settlements/{id}/recompute")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    // Only D's order is left: C 1,240, B 2,000 + 160.
+    assert_eq!(run["total_fen"], 1240 + 2160);
+    // The recomputer is now an author too; the second person approves.
+    let res = second
+        .post(app.url(&format!("/api/v1/settlements/{id}/approve")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_refund_after_settlement_is_clawed_back_the_next_month() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let id = body(create(&admin, &app, "2026-10").await).await["id"]
+        .as_i64()
+        .unwrap();
+    let second = approver(&app).await;
+    assert_eq!(
+        second
+            .post(app.url(&format!("/api/v1/settlements/{id}/approve")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    admin
+        .post(app.url(&format!("/api/v1/settlements/{id}/pay")))
+        .send()
+        .await
+        .unwrap();
+
+    let out = body(
+        admin
+            .post(app.url("/api/v1/orders/O1/refund"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    // O1 paid B 2,000 + 210 and A 1,000 + 140.
+    assert_eq!(out["clawback_fen"], -(2210 + 1140));
+    assert_eq!(out["clawback_period"], "2026-11");
+    // Refunding twice is refused.
+    let res = admin
+        .post(app.url("/api/v1/orders/O1/refund"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+
+    let r = body(
+        admin
+            .get(app.url("/api/v1/rewards?agent=B&period=2026-11"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let claws: i64 = r["clawbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["amount_fen"].as_i64().unwrap())
+        .sum();
+    assert_eq!(claws, -2210);
+
+    // November: D's O3 earns C 1,240 and B 2,160; B's clawback nets it.
+    let nov = body(create(&admin, &app, "2026-11").await).await;
+    assert_eq!(nov["adjust_fen"], -(2210 + 1140));
+    let nid = nov["id"].as_i64().unwrap();
+    assert_eq!(
+        second
+            .post(app.url(&format!("/api/v1/settlements/{nid}/approve")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    admin
+        .post(app.url(&format!("/api/v1/settlements/{nid}/pay")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wallet(&app, "B").await, 4370 + 2160 - 2210);
+    assert_eq!(wallet(&app, "A").await, 1140 - 1140);
+    assert_eq!(wallet(&app, "C").await, 1240 + 1240);
+    // payouts.csv is the spec's: rule totals of the month's orders only.
+    let csv = admin
+        .get(app.url(&format!("/api/v1/settlements/{nid}/export")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv,
+        "agent_id,level_diff_fen,referral_fen,team_fen,total_fen\nB,2000,160,0,2160\nC,1000,240,0,1240\n"
+    );
+    books_balance(&app).await;
+}
+
+#[tokio::test]
+async fn agents_frozen_at_payment_are_held_until_active_again() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let id = body(create(&admin, &app, "2026-10").await).await["id"]
+        .as_i64()
+        .unwrap();
+    let second = approver(&app).await;
+    second
+        .post(app.url(&format!("/api/v1/settlements/{id}/approve")))
+        .send()
+        .await
+        .unwrap();
+    let b = agent_id(&app, "B").await;
+    let res = admin
+        .post(app.url(&format!("/api/v1/agents/{b}/status")))
+        .json(&json!({"status": "frozen", "reason": "违规发圈"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let paid = body(
+        admin
+            .post(app.url(&format!("/api/v1/settlements/{id}/pay")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(paid["held_fen"], 4370);
+    assert_eq!(wallet(&app, "B").await, 0);
+    let held = body(
+        admin
+            .get(app.url(&format!("/api/v1/settlements/{id}/results?held=true")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(held["total"], 1);
+    assert_eq!(held["items"][0]["agent_code"], "B");
+
+    // Still frozen: nothing to release.
+    let r = body(
+        admin
+            .post(app.url(&format!("/api/v1/settlements/{id}/release")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r["agents"], 0);
+    admin
+        .post(app.url(&format!("/api/v1/agents/{b}/status")))
+        .json(&json!({"status": "active", "reason": "整改完成"}))
+        .send()
+        .await
+        .unwrap();
+    let r = body(
+        admin
+            .post(app.url(&format!("/api/v1/settlements/{id}/release")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r["agents"], 1);
+    assert_eq!(wallet(&app, "B").await, 4370);
+    books_balance(&app).await;
+}
+
+#[tokio::test]
+async fn the_compliance_guard_refuses_and_saves_nothing() {
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    let plan = body(
+        admin
+            .get(app.url("/api/v1/reward-plan"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(plan["version"], 0);
+    assert_eq!(plan["plan"]["team_bonus"], false);
+    let base = plan["plan"].clone();
+
+    let refused = |patch: Value| {
+        let mut p = base.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        p
+    };
+    for (patch, key) in [
+        (json!({"referral_bp": [300, 200, 100]}), "多级分销"),
+        (json!({"max_generations": 3}), "多级分销"),
+        (json!({"team_generations": 3}), "多级分销"),
+        (json!({"recruitment_reward_fen": 5000}), "拉人头"),
+        (json!({"entry_purchase_reward_bp": 1000}), "入门费"),
+    ] {
+        let res = admin
+            .put(app.url("/api/v1/reward-plan"))
+            .header("Accept-Language", "zh-CN")
+            .json(&refused(patch.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{patch}");
+        let text = res.text().await.unwrap();
+        assert!(text.contains(key), "{patch}: {text}");
+        assert!(text.contains("传销"), "the rule is cited: {text}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reward_plans")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing saved");
+
+    // The team bonus needs an explicit, audited confirmation.
+    let on = refused(json!({"team_bonus": true}));
+    let res = admin
+        .put(app.url("/api/v1/reward-plan"))
+        .json(&on)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let mut confirmed = on.clone();
+    confirmed["confirm_team_bonus"] = json!(true);
+    let saved = body(
+        admin
+            .put(app.url("/api/v1/reward-plan"))
+            .json(&confirmed)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(saved["version"], 1);
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "reward_plan.team_bonus_on")
+    );
+    let c = body(
+        admin
+            .get(app.url("/api/v1/compliance"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(c["report"]["team_bonus_warning"], true);
+    assert_eq!(c["report"]["deepest"], 2);
+    let classes: Vec<&str> = c["report"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        ["reseller_margin", "reward_on_purchases", "team_based_pay"]
+    );
+
+    // Without the permission: 403, nothing saved.
+    let role = app.role("viewer", &["rewards.read"], "all").await;
+    app.user("viewer", "Viewer-pass-1", vec![role]).await;
+    let viewer = app.login("viewer", "Viewer-pass-1").await;
+    let res = viewer
+        .put(app.url("/api/v1/reward-plan"))
+        .json(&base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn a_bad_orders_file_is_refused_whole_with_lines() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let bad = "id,agent_id,buyer_level,retail_fen,paid_at,status\n\
+X1,C,4,10000,2026-10-15T10:00:00+08:00,paid\n\
+X1,Z,4,-5,2026-10-15 10:00:00,paid\n\
+O1,C,9,10000,2026-10-15T10:00:00+08:00,sent\n";
+    let res = admin
+        .post(app.url("/api/v1/orders/import"))
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let err = body(res).await;
+    let rows: Vec<(i64, String)> = err["error"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_i64().unwrap(),
+                r["column"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        (3, "agent_id"), // unknown buyer Z
+        (3, "retail_fen"),
+        (3, "paid_at"),
+        (3, "id"), // X1 repeated
+        (4, "buyer_level"),
+        (4, "status"),
+        (4, "id"), // O1 stored already
+    ] {
+        assert!(
+            rows.iter()
+                .any(|(l, c)| *l == expected.0 && c == expected.1),
+            "{expected:?} in {rows:?}"
+        );
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 4, "nothing of the bad file stored");
+}
