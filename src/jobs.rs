@@ -55,6 +55,57 @@ pub async fn create(db: &Db, kind: &str, created_by: Option<i64>) -> Result<i64>
     Ok(id)
 }
 
+/// Reports progress from inside a job: (stage message key, done, total).
+pub type ProgressFn = std::sync::Arc<dyn Fn(&'static str, usize, usize) + Send + Sync>;
+
+/// Creates a job of `kind` and runs `work` on a background task. `work`
+/// gets a progress callback (written to the table at most ~3 times a
+/// second) and returns the counts to record; a refused import records its
+/// row problems, any other error its message key.
+pub async fn spawn<F, Fut>(db: &Db, kind: &str, created_by: Option<i64>, work: F) -> Result<i64>
+where
+    F: FnOnce(ProgressFn) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value>> + Send + 'static,
+{
+    let job_id = create(db, kind, created_by).await?;
+    let db = db.clone();
+    tokio::spawn(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(&'static str, usize, usize)>();
+        let last =
+            std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
+        let report: ProgressFn = std::sync::Arc::new(move |stage, done, total| {
+            let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+            if l.elapsed() >= std::time::Duration::from_millis(300) || done == total {
+                *l = std::time::Instant::now();
+                let _ = tx.send((stage, done, total));
+            }
+        });
+        let writer = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                while let Some((stage, done, total)) = rx.recv().await {
+                    let _ = progress(&db, job_id, stage, done as i64, total as i64).await;
+                }
+            })
+        };
+        // `work` owns the only sender: when it finishes, the writer ends.
+        let outcome = work(report).await;
+        let _ = writer.await;
+        let (ok, result) = match outcome {
+            Ok(r) => (true, r),
+            Err(Error::ImportRejected(rows)) => (
+                false,
+                serde_json::json!({"error": "error.import_rejected", "rows": rows}),
+            ),
+            Err(e) => (false, serde_json::json!({"error": e.report().key})),
+        };
+        if let Err(e) = finish(&db, job_id, ok, &result).await {
+            tracing::error!(error = ?e, job_id, "could not record the end of a job");
+        }
+    });
+    Ok(job_id)
+}
+
 pub async fn progress(db: &Db, id: i64, stage: &str, done: i64, total: i64) -> Result<()> {
     sqlx::query("UPDATE jobs SET status = 'running', stage = $1, done = $2, total = $3, updated_at = $4 WHERE id = $5")
         .bind(stage)

@@ -685,48 +685,18 @@ async fn import_page(_who: Need<AgentsImport>, ctx: PageCtx) -> Response {
 
 /// Starts an import on a background task; returns the job id.
 pub(crate) async fn start_import(s: &AppState, who: &Principal, bytes: Vec<u8>) -> Result<i64> {
-    let job_id = jobs::create(&s.db, "agents.import", Some(who.user_id)).await?;
     let db = s.db.clone();
     let actor = who.actor();
-    tokio::spawn(async move {
-        // Progress is written at most a few times a second.
-        let last =
-            std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(&'static str, usize, usize)>();
-        let report = |stage: &'static str, done: usize, total: usize| {
-            let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
-            if l.elapsed() >= std::time::Duration::from_millis(300) || done == total {
-                *l = std::time::Instant::now();
-                let _ = tx.send((stage, done, total));
-            }
-        };
-        let writer = {
-            let db = db.clone();
-            tokio::spawn(async move {
-                while let Some((stage, done, total)) = rx.recv().await {
-                    let _ = jobs::progress(&db, job_id, stage, done as i64, total as i64).await;
-                }
-            })
-        };
-        let outcome = super::import::import(&db, &actor, &bytes, &report).await;
-        drop(tx);
-        let _ = writer.await;
-        let (ok, result) = match outcome {
-            Ok(r) => (
-                true,
-                serde_json::json!({"agents": r.agents, "certificates": r.certificates}),
-            ),
-            Err(Error::ImportRejected(rows)) => (
-                false,
-                serde_json::json!({"error": "error.import_rejected", "rows": rows}),
-            ),
-            Err(e) => (false, serde_json::json!({"error": e.report().key})),
-        };
-        if let Err(e) = jobs::finish(&db, job_id, ok, &result).await {
-            tracing::error!(error = ?e, job_id, "could not record the end of an import");
-        }
-    });
-    Ok(job_id)
+    jobs::spawn(
+        &s.db,
+        "agents.import",
+        Some(who.user_id),
+        move |progress| async move {
+            let r = super::import::import(&db, &actor, &bytes, &*progress).await?;
+            Ok(serde_json::json!({"agents": r.agents, "certificates": r.certificates}))
+        },
+    )
+    .await
 }
 
 async fn import_upload(
@@ -797,10 +767,25 @@ async fn job_page(
         .as_ref()
         .and_then(|r| r["error"].as_str())
         .map(|k| ctx.t(k));
-    let ctx = ctx.titled(
-        "agents.import_progress",
-        &[AGENTS, ("agents.import_agents", Some("/agents/import"))],
-    );
+    let ctx = if job.kind == "settlement.compute" {
+        ctx.titled(
+            "settlement.compute_progress",
+            &[
+                ("menu.finance", None),
+                ("menu.settlements", Some("/finance/settlements")),
+            ],
+        )
+    } else if job.kind == "orders.import" {
+        ctx.titled(
+            "orders.import_progress",
+            &[("menu.finance", None), ("menu.orders", Some("/orders"))],
+        )
+    } else {
+        ctx.titled(
+            "agents.import_progress",
+            &[AGENTS, ("agents.import_agents", Some("/agents/import"))],
+        )
+    };
     let mut res = web::page(JobPage {
         ctx,
         job,

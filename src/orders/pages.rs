@@ -1,9 +1,207 @@
-//! Order pages.
+//! Order pages (订单): the list with filters and export, importing
+//! orders.csv as a background job, and refunds.
 
+use askama::Template;
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 
+use super::import::{self, Source};
+use super::store::{self, Order, OrderFilter};
+use crate::access::Need;
+use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead};
+use crate::export::{self, ExportFormat, Table};
 use crate::http::AppState;
+use crate::jobs;
+use crate::web::list::{ListParams, Pager};
+use crate::web::{self, FormPairs, PageCtx};
+use crate::{Error, Result};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/orders", get(list))
+        .route("/orders/export", get(export_list))
+        .route(
+            "/orders/import",
+            get(import_page)
+                .post(import_upload)
+                .layer(DefaultBodyLimit::max(1024 * 1024 * 1024)),
+        )
+        .route("/orders/{order_no}/refund", post(refund))
+}
+
+const ORDERS: (&str, Option<&str>) = ("menu.finance", None);
+
+fn filter_of(params: &ListParams) -> OrderFilter {
+    let get = |k: &str| params.get(k).map(str::to_string);
+    OrderFilter {
+        q: get("q"),
+        agent: get("agent"),
+        status: get("status"),
+        from: get("from"),
+        to: get("to"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "orders/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    params: ListParams,
+    orders: Vec<Order>,
+    pager: Pager,
+    filtered: bool,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+    ctx: PageCtx,
+    params: ListParams,
+) -> Result<Response> {
+    let filter = filter_of(&params);
+    let (orders, info) = store::list(&s.db, &filter, params.page()).await?;
+    let filtered = ["q", "agent", "status", "from", "to"]
+        .iter()
+        .any(|k| params.get(k).is_some_and(|v| !v.is_empty()));
+    Ok(web::page(ListPage {
+        ctx: ctx.titled("menu.orders", &[ORDERS]),
+        pager: params.pager(info),
+        params,
+        orders,
+        filtered,
+    }))
+}
+
+async fn export_list(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+    ctx: PageCtx,
+    params: ListParams,
+) -> Result<Response> {
+    let format = ExportFormat::parse(params.get("format"))?;
+    let page = weiops_core::paging::PageRequest {
+        page: 1,
+        per_page: export::MAX_EXPORT_ROWS,
+    };
+    let (orders, _) = store::list(&s.db, &filter_of(&params), page).await?;
+    let t = |k: &str| ctx.t(k);
+    let money = |f: i64| weiops_core::money::Fen(f).to_string();
+    let table = Table {
+        sheet: t("menu.orders"),
+        headers: vec![
+            t("orders.order_no"),
+            t("settlement.col.agent_code"),
+            t("settlement.col.agent_name"),
+            t("orders.buyer_level"),
+            t("orders.retail"),
+            t("orders.paid"),
+            t("common.status"),
+            t("orders.source"),
+            t("rewards.paid_at"),
+        ],
+        rows: orders
+            .iter()
+            .map(|o| {
+                vec![
+                    o.order_no.clone(),
+                    o.agent_code.clone(),
+                    o.agent_name.clone(),
+                    o.buyer_level.to_string(),
+                    money(o.retail_fen),
+                    money(o.paid_fen),
+                    ctx.tk(format!("orders.status.{}", o.status)),
+                    ctx.tk(format!("orders.source_{}", o.source)),
+                    ctx.opt_time(o.paid_at),
+                ]
+            })
+            .collect(),
+    };
+    export::respond(&table, format, "orders")
+}
+
+#[derive(Template)]
+#[template(path = "orders/import.html")]
+struct ImportPage {
+    ctx: PageCtx,
+    message: Option<String>,
+}
+
+async fn import_page(_who: Need<OrdersImport>, ctx: PageCtx) -> Response {
+    web::page(ImportPage {
+        ctx: ctx.titled(
+            "orders.import_title",
+            &[ORDERS, ("menu.orders", Some("/orders"))],
+        ),
+        message: None,
+    })
+}
+
+async fn import_upload(
+    State(s): State<AppState>,
+    who: Need<OrdersImport>,
+    ctx: PageCtx,
+    multipart: Multipart,
+) -> Result<Response> {
+    let Some(bytes) = web::uploaded_file(multipart, "file").await? else {
+        let ctx = ctx.titled(
+            "orders.import_title",
+            &[ORDERS, ("menu.orders", Some("/orders"))],
+        );
+        let message = Some(ctx.t("import.no_file"));
+        return Ok(web::page_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ImportPage { ctx, message },
+        ));
+    };
+    let db = s.db.clone();
+    let actor = who.actor();
+    let id = jobs::spawn(
+        &s.db,
+        "orders.import",
+        Some(who.user_id),
+        move |progress| async move {
+            let r = import::import(&db, &actor, Source::Bytes(&bytes), &*progress).await?;
+            Ok(serde_json::to_value(&r).map_err(anyhow::Error::from)?)
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
+
+async fn refund(
+    State(s): State<AppState>,
+    who: Need<FinanceWrite>,
+    ctx: PageCtx,
+    Path(order_no): Path<String>,
+    form: FormPairs,
+) -> Result<Response> {
+    let back = format!("/orders?q={}", web::url_encode(&order_no));
+    if !form.confirmed() {
+        let message = ctx.tf("orders.confirm_refund", &[("order", &order_no)]);
+        return Ok(web::confirm(
+            ctx,
+            message,
+            &format!("/orders/{}/refund", web::url_encode(&order_no)),
+            vec![],
+            &back,
+            "orders.refund",
+        ));
+    }
+    match crate::rewards::clawback::refund_order(&s.db, &who.actor(), &order_no).await {
+        Ok(o) => Ok(web::redirect_with_flash(
+            &back,
+            "success",
+            if o.clawbacks > 0 {
+                "orders.refunded_clawback_flash"
+            } else {
+                "orders.refunded_flash"
+            },
+            &o.clawback_period.unwrap_or_default(),
+        )),
+        Err(Error::Conflict(key)) => Ok(web::redirect_with_flash(&back, "error", key, "")),
+        Err(e) => Err(e),
+    }
 }

@@ -166,18 +166,25 @@ pub async fn for_agent(
         None => None,
     };
     let (start, end) = period.bounds_ms();
+    // A settled month is explained as it was settled: orders refunded
+    // after approval still count here (their reversal is a clawback in a
+    // later month).
+    let counted = match settled.and_then(|r| r.approved_at) {
+        Some(at) => format!("(o.counted = 1 OR (o.status = 'refunded' AND o.refunded_at > {at}))"),
+        None => "o.counted = 1".to_string(),
+    };
 
     // Orders of generation 1 (buyer's sponsor is me) and 2 (buyer's
     // sponsor's sponsor is me), with the middle agent for generation 2.
     let sql = format!(
         "SELECT o.order_no, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, a.code, a.name, 1 AS g, \
            0 AS mid_level, '' AS mid_status FROM {t} AS t JOIN orders o ON o.agent_id = t.id JOIN agents a ON a.id = t.id \
-         WHERE t.sponsor_id = $1 AND o.counted = 1 AND o.paid_at >= $2 AND o.paid_at < $3 \
+         WHERE t.sponsor_id = $1 AND {counted} AND o.paid_at >= $2 AND o.paid_at < $3 \
          UNION ALL \
          SELECT o.order_no, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, a.code, a.name, 2 AS g, \
            m.level AS mid_level, m.status AS mid_status FROM {t} AS m JOIN {t} AS t ON t.sponsor_id = m.id \
            JOIN orders o ON o.agent_id = t.id JOIN agents a ON a.id = t.id \
-         WHERE m.sponsor_id = $1 AND o.counted = 1 AND o.paid_at >= $2 AND o.paid_at < $3 \
+         WHERE m.sponsor_id = $1 AND {counted} AND o.paid_at >= $2 AND o.paid_at < $3 \
          ORDER BY 5 DESC LIMIT $4"
     );
     let rows = crate::db::dynamic(sql)
@@ -281,9 +288,9 @@ pub async fn for_agent(
 
     // Rule 3 on the whole volume: my own orders plus generations 1..=2.
     let own: i64 = {
-        let rows = sqlx::query(
-            "SELECT buyer_level, retail_fen FROM orders WHERE agent_id = $1 AND counted = 1 AND paid_at >= $2 AND paid_at < $3",
-        )
+        let rows = crate::db::dynamic(format!(
+            "SELECT o.buyer_level, o.retail_fen FROM orders o WHERE o.agent_id = $1 AND {counted} AND o.paid_at >= $2 AND o.paid_at < $3"
+        ))
         .bind(me_id)
         .bind(start)
         .bind(end)

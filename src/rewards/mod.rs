@@ -8,10 +8,11 @@ pub mod clawback;
 pub mod lines;
 pub mod pages;
 pub mod plan;
+pub mod portal;
 pub mod settlement;
 
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router()
+    pages::router().merge(portal::router())
 }

@@ -103,21 +103,34 @@ async fn create_run(
             "",
         ));
     };
-    match settlement::compute(&s.db, &who.actor(), period).await {
-        Ok(c) => Ok(web::redirect_with_flash(
-            &format!("/finance/settlements/{}", c.run.id),
-            "success",
-            "settlement.computed_flash",
-            &c.run.period,
-        )),
-        Err(Error::Conflict(key)) => Ok(web::redirect_with_flash(
+    if let Some(run) = settlement::by_period(&s.db, period).await?
+        && run.status != RunStatus::Draft
+    {
+        return Ok(web::redirect_with_flash(
             "/finance/settlements",
             "error",
-            key,
+            "settlement.already_settled",
             "",
-        )),
-        Err(e) => Err(e),
+        ));
     }
+    let id = start_compute(&s, &who, period).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+}
+
+/// Computes a draft on a background task (a big brand's month takes longer
+/// than a request may); the job page shows the stages and links the run.
+async fn start_compute(
+    s: &AppState,
+    who: &crate::access::Principal,
+    period: Period,
+) -> Result<i64> {
+    let db = s.db.clone();
+    let actor = who.actor();
+    crate::jobs::spawn(&s.db, "settlement.compute", Some(who.user_id), move |progress| async move {
+        let c = settlement::compute_with_progress(&db, &actor, period, &*progress).await?;
+        Ok(serde_json::json!({"run_id": c.run.id, "period": c.run.period, "earners": c.run.earners}))
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -145,6 +158,22 @@ impl RunPage {
 
     fn change(&self, now: impl Borrow<i64>, before: impl Borrow<i64>) -> String {
         signed(now.borrow() - before.borrow())
+    }
+
+    /// `较上月 +3` / `较上月 +¥12.00`, or that there is no previous run.
+    fn vs_previous(&self, now: impl Borrow<i64>, before: impl Borrow<i64>, money: bool) -> String {
+        if self.d.previous.is_none() {
+            return self.ctx.t("settlement.no_previous");
+        }
+        let d = now.borrow() - before.borrow();
+        let shown = if money {
+            signed(d)
+        } else if d > 0 {
+            format!("+{d}")
+        } else {
+            d.to_string()
+        };
+        format!("{} {shown}", self.ctx.t("settlement.vs_previous"))
     }
 
     fn prev_total(&self) -> i64 {

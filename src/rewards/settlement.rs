@@ -360,6 +360,18 @@ pub struct Computed {
 /// Refused for a period already approved or paid.
 #[tracing::instrument(skip(db, actor))]
 pub async fn compute(db: &Db, actor: &Actor, period: Period) -> Result<Computed> {
+    compute_with_progress(db, actor, period, &|_, _, _| {}).await
+}
+
+/// [`compute`] reporting its stages (message key, done, total) for the
+/// job page.
+pub async fn compute_with_progress(
+    db: &Db,
+    actor: &Actor,
+    period: Period,
+    progress: &(dyn Fn(&'static str, usize, usize) + Send + Sync),
+) -> Result<Computed> {
+    progress("settlement.stage_loading", 0, 4);
     if let Some(run) = by_period(db, period).await?
         && run.status != RunStatus::Draft
     {
@@ -372,7 +384,9 @@ pub async fn compute(db: &Db, actor: &Actor, period: Period) -> Result<Computed>
     };
     let print = fingerprint(db, period, current.version).await?;
     let network = load_network(db).await?;
+    progress("settlement.stage_orders", 1, 4);
     let orders = load_orders(db, period, &network.index).await?;
+    progress("settlement.stage_computing", 2, 4);
     let paid_sum: i128 = orders
         .iter()
         .map(|o| i128::from(weiops_core::rewards::paid(&current.plan, o.retail, o.buyer_level).0))
@@ -424,6 +438,7 @@ pub async fn compute(db: &Db, actor: &Actor, period: Period) -> Result<Computed>
         ]));
     }
 
+    progress("settlement.stage_writing", 3, 4);
     let now = now_ms();
     let plan_json = serde_json::to_string(&stored).map_err(anyhow::Error::from)?;
     let mut tx = db.pool.begin().await?;

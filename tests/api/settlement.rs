@@ -339,6 +339,17 @@ async fn a_refund_after_settlement_is_clawed_back_the_next_month() {
         .unwrap();
     assert_eq!(res.status(), 409);
 
+    // October is still explained as it was settled and paid.
+    let oct = body(
+        admin
+            .get(app.url("/api/v1/rewards?agent=B&period=2026-10"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(oct["total_fen"], 4370);
+
     let r = body(
         admin
             .get(app.url("/api/v1/rewards?agent=B&period=2026-11"))
@@ -619,4 +630,378 @@ O1,C,9,10000,2026-10-15T10:00:00+08:00,sent\n";
         .await
         .unwrap();
     assert_eq!(n, 4, "nothing of the bad file stored");
+}
+
+/// xorshift64*: deterministic cases, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct RefAgent {
+    code: String,
+    level: usize,
+    sponsor: Option<usize>,
+    active: bool,
+}
+
+/// The spec's rules written as plainly as possible (reference configuration,
+/// all three rules on), for comparison with the engine behind the API.
+fn reference_payouts(agents: &[RefAgent], orders: &[(usize, usize, i128)]) -> String {
+    let price = [0i128, 4000, 5000, 6000, 7000, 8000];
+    let referral = [0i128, 300, 200];
+    let tiers = [
+        (10_000_000i128, 200i128),
+        (50_000_000, 400),
+        (200_000_000, 600),
+    ];
+    let n = agents.len();
+    let (mut ld, mut rf, mut v) = (vec![0i128; n], vec![0i128; n], vec![0i128; n]);
+    for &(buyer, bl, retail) in orders {
+        let paid = retail * price[bl] / 10_000;
+        let mut best = bl;
+        let mut cur = buyer;
+        for _g in 1..=2 {
+            let Some(u) = agents[cur].sponsor else { break };
+            if agents[u].active && agents[u].level < best {
+                ld[u] += retail * price[best] / 10_000 - retail * price[agents[u].level] / 10_000;
+                best = agents[u].level;
+            }
+            if best == 1 {
+                break;
+            }
+            cur = u;
+        }
+        let mut cur = buyer;
+        for rate in &referral[1..] {
+            let Some(u) = agents[cur].sponsor else { break };
+            if agents[u].active && agents[u].level <= bl {
+                rf[u] += paid * rate / 10_000;
+            }
+            cur = u;
+        }
+        let mut x = Some(buyer);
+        for _ in 0..=2 {
+            let Some(c) = x else { break };
+            v[c] += paid;
+            x = agents[c].sponsor;
+        }
+    }
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for i in 0..n {
+        let a = &agents[i];
+        let mut team = 0;
+        if a.active
+            && a.level <= 2
+            && let Some((_, rate)) = tiers.iter().rev().find(|(t, _)| v[i] >= *t)
+        {
+            team = v[i] * rate / 10_000;
+        }
+        let total = ld[i] + rf[i] + team;
+        if total > 0 {
+            rows.push((
+                a.code.clone(),
+                format!("{},{},{},{},{}\n", a.code, ld[i], rf[i], team, total),
+            ));
+        }
+    }
+    rows.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = String::from("agent_id,level_diff_fen,referral_fen,team_fen,total_fen\n");
+    for (_, r) in rows {
+        out.push_str(&r);
+    }
+    out
+}
+
+/// Random forests and orders through the whole stack (import, settle,
+/// payouts.csv) against the plain reference: frozen agents, refunds, orders
+/// on both sides of the +08:00 month boundaries, retail up to 10^12 fen.
+#[tokio::test]
+async fn random_networks_settle_exactly_like_the_reference() {
+    use weiops::audit::Actor;
+    let system = Actor::system("test");
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    // 2026-11-01T00:00:00+08:00 and 2026-12-01T00:00:00+08:00 in UTC seconds.
+    let start = jiff::Timestamp::from_second(1_793_462_400).unwrap();
+    let end = jiff::Timestamp::from_second(1_796_054_400).unwrap();
+    assert_eq!(start.to_string(), "2026-10-31T16:00:00Z");
+    for case in 0..6u64 {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (case + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let app = spawn_app().await;
+        // Turn the team bonus on (reference configuration).
+        let mut input = weiops::rewards::plan::PlanInput::from_plan(
+            &weiops::rewards::plan::current(&app.db).await.unwrap(),
+        );
+        input.team_bonus = true;
+        input.confirm_team_bonus = true;
+        weiops::rewards::plan::save(&app.db, &system, &input)
+            .await
+            .unwrap();
+
+        let n = 20 + rng.below(30) as usize;
+        let mut agents = Vec::new();
+        let mut csv = String::from("id,name,phone,wechat,level,sponsor_id,status,joined_at\n");
+        for i in 0..n {
+            let sponsor = if i == 0 || rng.below(8) == 0 {
+                None
+            } else {
+                Some(rng.below(i as u64) as usize)
+            };
+            let level = 1 + rng.below(5) as usize;
+            let active = rng.below(5) != 0;
+            let code = format!("R{case}-{i:03}");
+            csv.push_str(&format!(
+                "{code},代理{i},139{i:08},wx{i},{level},{},{},2026-01-01T00:00:00+08:00\n",
+                sponsor
+                    .map(|s| format!("R{case}-{s:03}"))
+                    .unwrap_or_default(),
+                if active { "active" } else { "frozen" }
+            ));
+            agents.push(RefAgent {
+                code,
+                level,
+                sponsor,
+                active,
+            });
+        }
+        weiops::agents::import::import(&app.db, &system, csv.as_bytes(), &quiet)
+            .await
+            .expect("agents");
+
+        let mut counted = Vec::new();
+        let mut ocsv = String::from("id,agent_id,buyer_level,retail_fen,paid_at,status\n");
+        for k in 0..250 {
+            let buyer = rng.below(n as u64) as usize;
+            let bl = 1 + rng.below(5) as usize;
+            let retail: i128 = match rng.below(4) {
+                0 => rng.below(1_000_000_000_001) as i128, // up to 10^12 fen
+                _ => rng.below(2_000_000) as i128,
+            };
+            // Around either boundary, to the millisecond, written in UTC
+            // or in +08:00.
+            let edge = if rng.below(2) == 0 { start } else { end };
+            let offset_ms = rng.below(4 * 3_600_000) as i64 - 2 * 3_600_000;
+            let at = edge
+                .checked_add(jiff::SignedDuration::from_millis(offset_ms))
+                .unwrap();
+            let shown = if rng.below(2) == 0 {
+                at.to_string()
+            } else {
+                at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                    .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                    .to_string()
+            };
+            let refunded = rng.below(10) == 0;
+            ocsv.push_str(&format!(
+                "O{case}-{k},{},{bl},{retail},{shown},{}\n",
+                agents[buyer].code,
+                if refunded { "refunded" } else { "paid" }
+            ));
+            let in_november = at >= start && at < end;
+            if in_november && !refunded {
+                counted.push((buyer, bl, retail));
+            }
+        }
+        weiops::orders::import::import(
+            &app.db,
+            &system,
+            weiops::orders::import::Source::Bytes(ocsv.as_bytes()),
+            &quiet,
+        )
+        .await
+        .expect("orders");
+        let period = weiops_core::time::Period::parse("2026-11").unwrap();
+        let run = weiops::rewards::settlement::compute(&app.db, &system, period)
+            .await
+            .unwrap()
+            .run;
+        assert_eq!(run.orders_count, counted.len() as i64, "case {case}");
+        let got = weiops::rewards::settlement::payouts_csv(&app.db, run.id)
+            .await
+            .unwrap();
+        assert_eq!(got, reference_payouts(&agents, &counted), "case {case}");
+    }
+}
+
+#[tokio::test]
+async fn orders_import_from_an_excel_workbook() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let rows = [
+        [
+            "id",
+            "agent_id",
+            "buyer_level",
+            "retail_fen",
+            "paid_at",
+            "status",
+            "备注",
+        ],
+        [
+            "X1",
+            "C",
+            "4",
+            "10000",
+            "2026-11-02T10:00:00+08:00",
+            "paid",
+            "门店",
+        ],
+        [
+            "X2",
+            "D",
+            "5",
+            "20000",
+            "2026-11-03T10:00:00+08:00",
+            "refunded",
+            "",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let res = admin
+        .post(app.url("/api/v1/orders/import"))
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let report = body(res).await;
+    assert_eq!(report["orders"], 2);
+    assert_eq!(report["paid"], 1);
+    assert_eq!(report["paid_fen"], 7000);
+    // Team purchases on the agent pages follow the counted order up the path.
+    let team: i64 = sqlx::query_scalar(
+        "SELECT s.team_fen FROM agent_team_sales s JOIN agents a ON a.id = s.agent_id WHERE a.code = 'A' AND s.period = '2026-11'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    // O3 (D, ¥80 paid, 1 November) and X1 (C, ¥70).
+    assert_eq!(team, 8000 + 7000);
+    // The order list page shows them.
+    let page = admin
+        .get(app.url("/orders?q=X"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("X1") && page.contains("X2") && !page.contains(">O1<"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_settlement_pages_compute_a_draft_as_a_job() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let res = admin
+        .post(app.url("/finance/settlements"))
+        .form(&[("period", "2026-10")])
+        .send()
+        .await
+        .unwrap();
+    let job_url = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(job_url.starts_with("/jobs/"), "{job_url}");
+    let id: i64 = job_url.trim_start_matches("/jobs/").parse().unwrap();
+    let mut run_id = 0;
+    for _ in 0..200 {
+        let j = body(
+            admin
+                .get(app.url(&format!("/api/v1/jobs/{id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if j["status"] == "done" {
+            run_id = j["result"]["run_id"].as_i64().unwrap();
+            break;
+        }
+        assert_ne!(j["status"], "failed", "{j}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let page = admin
+        .get(app.url(&format!("/jobs/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("/finance/settlements/{run_id}")),
+        "{page}"
+    );
+    let page = admin
+        .get(app.url(&format!("/finance/settlements/{run_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("¥67.50") && page.contains("李四"), "{page}");
+    // The creator sees why they cannot approve.
+    assert!(page.contains("data-testid=\"own-run\""), "{page}");
+
+    // Approve and pay from the pages, each after its confirmation.
+    let second = approver(&app).await;
+    let confirm = second
+        .post(app.url(&format!("/finance/settlements/{run_id}/approve")))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("data-testid=\"confirm\""), "{confirm}");
+    let res = second
+        .post(app.url(&format!("/finance/settlements/{run_id}/approve")))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let done = second
+        .get(app.url(&format!("/finance/settlements/{run_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("已审批"), "{done}");
+    // A month already settled cannot be computed again from the page.
+    let again = admin
+        .post(app.url("/finance/settlements"))
+        .form(&[("period", "2026-10")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["location"], "/finance/settlements");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settlement_runs")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
 }

@@ -998,3 +998,163 @@ async fn agents_phone_flow(client: Client, app: &TestApp, a_id: i64) {
     );
     screenshot(&client, "agent-certificate-390").await;
 }
+
+/// The settlement worked example (shared/spec/settlement.md), all active.
+const SETTLE_AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
+A,张三,13800000001,a_wx,1,,active,2026-01-05T10:00:00+08:00\n\
+B,李四,13800000002,b_wx,2,A,active,2026-02-01T09:30:00+08:00\n\
+C,王五,13800000003,c_wx,4,B,active,2026-03-01T09:30:00Z\n\
+D,赵六,13800000004,d_wx,5,C,active,2026-03-02T09:30:00+08:00\n";
+
+const SETTLE_ORDERS: &str = "id,agent_id,buyer_level,retail_fen,paid_at,status\n\
+O1,C,4,10000,2026-10-15T10:00:00+08:00,paid\n\
+O2,D,5,10000,2026-10-31T15:59:59Z,paid\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn settlement_draft_page_and_earnings_explained_on_a_phone() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    let system = Actor::system("test");
+    weiops::agents::import::import(&app.db, &system, SETTLE_AGENTS.as_bytes(), &quiet)
+        .await
+        .expect("agents");
+    weiops::orders::import::import(
+        &app.db,
+        &system,
+        weiops::orders::import::Source::Bytes(SETTLE_ORDERS.as_bytes()),
+        &quiet,
+    )
+    .await
+    .expect("orders");
+    let period = weiops_core::time::Period::parse("2026-10").unwrap();
+    let run = weiops::rewards::settlement::compute(&app.db, &system, period)
+        .await
+        .expect("draft")
+        .run;
+    let b_id = weiops::agents::store::find_by_code(&app.db, "B")
+        .await
+        .unwrap()
+        .expect("agent B")
+        .id;
+
+    let desktop_app = app.clone();
+    Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move { settlement_desktop_flow(client, &desktop_app, run.id).await })
+        .await;
+    Browser::start(PHONE)
+        .await
+        .run(move |client| async move { earnings_phone_flow(client, &app, b_id).await })
+        .await;
+}
+
+async fn settlement_desktop_flow(client: Client, app: &TestApp, run_id: i64) {
+    sign_in_admin(&client, app, DESKTOP).await;
+    client.goto(&app.url("/finance/settlements")).await.unwrap();
+    let list = text_of(&client, "[data-testid=settlements]").await;
+    assert!(
+        list.contains("2026-10") && list.contains("草稿"),
+        "runs: {list}"
+    );
+    screenshot(&client, "settlements-1280").await;
+
+    client
+        .goto(&app.url(&format!("/finance/settlements/{run_id}")))
+        .await
+        .unwrap();
+    let per_rule = text_of(&client, "[data-testid=per-rule]").await;
+    assert!(
+        per_rule.contains("¥60.00") && per_rule.contains("¥7.50"),
+        "per rule: {per_rule}"
+    );
+    assert_eq!(
+        text_of(&client, "[data-testid=settlement-net]").await,
+        "¥67.50"
+    );
+    let results = text_of(&client, "[data-testid=results]").await;
+    assert!(
+        results.contains("李四") && results.contains("¥43.70"),
+        "results: {results}"
+    );
+    assert!(
+        text_of(&client, "[data-testid=per-level]")
+            .await
+            .contains("总代理")
+    );
+    screenshot(&client, "settlement-draft-1280").await;
+
+    // Approve (the run was computed by the system, so admin may), after
+    // the confirmation page.
+    click(&client, "[data-testid=approve]").await;
+    wait_for(&client, "[data-testid=confirm]").await;
+    click(&client, "[data-testid=confirm]").await;
+    wait_for(&client, "[data-testid=pay]").await;
+    assert_eq!(
+        text_of(&client, "[data-testid=settlement-status]").await,
+        "已审批"
+    );
+    screenshot(&client, "settlement-approved-1280").await;
+
+    client
+        .goto(&app.url("/rewards/lines?agent=B&period=2026-10"))
+        .await
+        .unwrap();
+    let lines = text_of(&client, "[data-testid=reward-lines]").await;
+    assert!(
+        lines.contains("4→2") && lines.contains("¥20.00"),
+        "lines: {lines}"
+    );
+    screenshot(&client, "reward-lines-1280").await;
+    client.goto(&app.url("/rewards/plan")).await.unwrap();
+    wait_for(&client, "[data-testid=plan-form]").await;
+    screenshot(&client, "reward-plan-1280").await;
+    client.goto(&app.url("/rewards/compliance")).await.unwrap();
+    assert_eq!(text_of(&client, "[data-testid=deepest]").await, "2");
+    screenshot(&client, "compliance-1280").await;
+    client.goto(&app.url("/orders")).await.unwrap();
+    let orders = text_of(&client, "[data-testid=orders]").await;
+    assert!(
+        orders.contains("O1") && orders.contains("已付款"),
+        "orders: {orders}"
+    );
+    screenshot(&client, "orders-1280").await;
+}
+
+async fn earnings_phone_flow(client: Client, app: &TestApp, b_id: i64) {
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), b_id)
+        .await
+        .unwrap();
+    client.goto(&app.url("/m/login")).await.unwrap();
+    wait_for(&client, "[data-testid=portal-login]").await;
+    fill(&client, "input[name=phone]", "13800000002").await;
+    fill(&client, "input[name=password]", &first).await;
+    click(&client, "[data-testid=portal-login]").await;
+    wait_for(&client, "[data-testid=portal-password-submit]").await;
+    fill(&client, "input[name=current]", &first).await;
+    fill(&client, "input[name=new]", "Lisi-2026-pw").await;
+    fill(&client, "input[name=confirm]", "Lisi-2026-pw").await;
+    click(&client, "[data-testid=portal-password-submit]").await;
+    wait_for(&client, "[data-testid=portal-level]").await;
+
+    client
+        .goto(&app.url("/m/earnings?period=2026-10"))
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&client, "[data-testid=earnings-total]").await,
+        "¥43.70"
+    );
+    let lines = text_of(&client, "[data-testid=earnings-lines]").await;
+    assert!(
+        lines.contains("王五") && lines.contains("4→2") && lines.contains("¥20.00"),
+        "B's explanation: {lines}"
+    );
+    let width = page_width(&client).await;
+    assert!(
+        width <= f64::from(PHONE.width),
+        "the earnings page is {width} px wide on a {} px phone",
+        PHONE.width
+    );
+    screenshot(&client, "portal-earnings-390").await;
+}

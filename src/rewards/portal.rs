@@ -1,0 +1,79 @@
+//! 我的收益 in the agent portal (`/m/earnings`): the agent's rewards of a
+//! month, each explained, with the month's settlement state and clawbacks.
+//! The same computation finance sees on /rewards/lines.
+
+use std::borrow::Borrow;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use weiops_core::money::Fen;
+use weiops_core::time::Period;
+
+use super::lines::{self, AgentRewards};
+use crate::Result;
+use crate::agents::portal::AgentSession;
+use crate::http::AppState;
+use crate::web::{self, PublicCtx};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/m/earnings", get(earnings))
+}
+
+#[derive(Template)]
+#[template(path = "rewards/portal_earnings.html")]
+struct EarningsPage {
+    ctx: PublicCtx,
+    r: AgentRewards,
+    prev: String,
+    next: Option<String>,
+}
+
+impl EarningsPage {
+    fn money(&self, fen: impl Borrow<i64>) -> String {
+        Fen(*fen.borrow()).to_string()
+    }
+
+    fn time(&self, ms: impl Borrow<i64>) -> String {
+        weiops_core::time::format_minute(*ms.borrow())
+    }
+
+    fn state_key(&self) -> String {
+        format!("earnings.state_{}", self.r.settlement)
+    }
+
+    fn net(&self) -> i64 {
+        self.r.total_fen.saturating_add(self.r.adjust_fen)
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct EarningsQuery {
+    period: Option<String>,
+}
+
+async fn earnings(
+    State(s): State<AppState>,
+    ctx: PublicCtx,
+    me: AgentSession,
+    Query(q): Query<EarningsQuery>,
+) -> Result<Response> {
+    let now = Period::containing(crate::db::now_ms());
+    // A malformed month shows this month rather than an error page.
+    let period = q
+        .period
+        .as_deref()
+        .and_then(Period::parse)
+        .or(now)
+        .ok_or_else(|| anyhow::anyhow!("no current period"))?;
+    let r = lines::for_agent(&s.db, ctx.locale, &me.agent.code, period).await?;
+    let next = Some(period.next()).filter(|n| now.is_some_and(|now| *n <= now));
+    Ok(web::page(EarningsPage {
+        ctx,
+        r,
+        prev: period.previous().to_string(),
+        next: next.map(|n| n.to_string()),
+    }))
+}
