@@ -9,9 +9,7 @@
 //! with a 授权书 for every active agent.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
-use calamine::{Reader, Xlsx, open_workbook_from_rs};
 use serde::Serialize;
 use sqlx::Row;
 use weiops_core::agents::{
@@ -87,24 +85,17 @@ pub fn parse_file(bytes: &[u8], max_level: u8) -> Result<(Vec<AgentRow>, Vec<Pro
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     if bytes.starts_with(b"PK") {
-        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec()))
-            .map_err(|_| Error::BadRequest("import.bad_file"))?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or(Error::BadRequest("import.bad_file"))?
-            .map_err(|_| Error::BadRequest("import.bad_file"))?;
-        let mut it = range.rows();
+        let sheet = crate::org::transfer::xlsx_rows(bytes)?;
+        let mut it = sheet.into_iter();
         let Some(header) = it.next() else {
             return Err(Error::BadRequest("import.empty"));
         };
-        let header: Vec<String> = header.iter().map(crate::org::transfer::cell_text).collect();
         let refs: Vec<&str> = header.iter().map(String::as_str).collect();
         let columns = match AgentColumns::from_header(&refs) {
             Ok(c) => c,
             Err(p) => return Ok((Vec::new(), p)),
         };
-        for (i, r) in it.enumerate() {
-            let cells: Vec<String> = r.iter().map(crate::org::transfer::cell_text).collect();
+        for (i, cells) in it.enumerate() {
             if cells.iter().all(|c| c.is_empty()) {
                 continue;
             }

@@ -25,7 +25,6 @@ use std::io::{BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use calamine::{Reader, Xlsx, open_workbook_from_rs};
 use serde::Serialize;
 use sqlx::Row;
 use weiops_core::ledger::{EntryLine, accounts};
@@ -129,24 +128,17 @@ fn for_each_row(
             .reader()?
             .read_to_end(&mut bytes)
             .map_err(|_| Error::BadRequest("import.bad_file"))?;
-        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
-            .map_err(|_| Error::BadRequest("import.bad_file"))?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or(Error::BadRequest("import.bad_file"))?
-            .map_err(|_| Error::BadRequest("import.bad_file"))?;
-        let mut rows = range.rows();
+        let sheet = crate::org::transfer::xlsx_rows(&bytes)?;
+        let mut rows = sheet.into_iter();
         let Some(h) = rows.next() else {
             return Err(Error::BadRequest("import.empty"));
         };
-        let h: Vec<String> = h.iter().map(crate::org::transfer::cell_text).collect();
         let cols =
             match OrderColumns::from_header(&h.iter().map(String::as_str).collect::<Vec<_>>()) {
                 Ok(c) => c,
                 Err(p) => return Ok(Err(p)),
             };
-        for (i, r) in rows.enumerate() {
-            let cells: Vec<String> = r.iter().map(crate::org::transfer::cell_text).collect();
+        for (i, cells) in rows.enumerate() {
             if cells.iter().all(|c| c.is_empty()) {
                 continue;
             }

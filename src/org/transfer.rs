@@ -21,26 +21,31 @@ use crate::i18n::Locale;
 use crate::users::store::{self as users, NewUser};
 use crate::{Error, Result};
 
-/// Most rows one import takes.
 /// Most rows one import takes. Each new account's password is hashed with
 /// argon2id (tens of milliseconds by design), so a staff file is kept to a
 /// size that finishes within a request.
 pub const MAX_ROWS: usize = 2_000;
 
+/// The first sheet of an .xlsx as rows of trimmed text (every importer's
+/// Excel path).
+pub fn xlsx_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec()))
+        .map_err(|_| Error::BadRequest("import.bad_file"))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or(Error::BadRequest("import.bad_file"))?
+        .map_err(|_| Error::BadRequest("import.bad_file"))?;
+    Ok(range
+        .rows()
+        .map(|r| r.iter().map(cell_text).collect())
+        .collect())
+}
+
 /// Reads the first sheet of an .xlsx, or a CSV in UTF-8 (with or without a
 /// BOM) or GBK, into rows of trimmed text.
 pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
     if bytes.starts_with(b"PK") {
-        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec()))
-            .map_err(|_| Error::BadRequest("import.bad_file"))?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or(Error::BadRequest("import.bad_file"))?
-            .map_err(|_| Error::BadRequest("import.bad_file"))?;
-        return Ok(range
-            .rows()
-            .map(|r| r.iter().map(cell_text).collect())
-            .collect());
+        return xlsx_rows(bytes);
     }
     let text = match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)) {
         Ok(t) => t.to_string(),
