@@ -10,14 +10,31 @@ use utoipa_axum::routes;
 use super::import::{self, OrdersReport, Source};
 use crate::Result;
 use crate::access::Need;
-use crate::access::catalog::{FinanceWrite, OrdersImport};
+use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead};
 use crate::http::AppState;
 use crate::rewards::clawback::{self, RefundOutcome};
+use crate::rewards::lines::OrderRewards;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(import_orders))
         .routes(routes!(refund_order))
+        .routes(routes!(order_rewards))
+}
+
+/// Every reward line the order produces (beneficiary, rule, generation,
+/// amount), each explained, and any clawbacks of it.
+#[utoipa::path(get, path = "/api/v1/orders/{order_no}/rewards", tag = "orders", params(("order_no" = String, Path)),
+    responses((status = 200, body = OrderRewards), (status = 404)))]
+async fn order_rewards(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+    axum::Extension(locale): axum::Extension<crate::i18n::Locale>,
+    Path(order_no): Path<String>,
+) -> Result<Json<OrderRewards>> {
+    Ok(Json(
+        crate::rewards::lines::for_order(&s.db, locale, &order_no).await?,
+    ))
 }
 
 /// Imports orders.csv (or .xlsx) sent as the request body. All or nothing:

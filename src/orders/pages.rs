@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
                 .post(import_upload)
                 .layer(DefaultBodyLimit::max(1024 * 1024 * 1024)),
         )
+        .route("/orders/{order_no}", get(detail))
         .route("/orders/{order_no}/refund", post(refund))
 }
 
@@ -120,6 +121,37 @@ async fn export_list(
             .collect(),
     };
     export::respond(&table, format, "orders")
+}
+
+#[derive(Template)]
+#[template(path = "orders/detail.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    o: crate::rewards::lines::OrderRewards,
+}
+
+impl DetailPage {
+    fn status_key(&self) -> String {
+        format!("orders.status.{}", self.o.status)
+    }
+
+    fn settlement_key(&self) -> String {
+        format!("settlement.status.{}", self.o.settlement)
+    }
+}
+
+async fn detail(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+    ctx: PageCtx,
+    Path(order_no): Path<String>,
+) -> Result<Response> {
+    let o = crate::rewards::lines::for_order(&s.db, ctx.locale, &order_no).await?;
+    let title = format!("{} {}", ctx.t("orders.order_no"), o.order_no);
+    Ok(web::page(DetailPage {
+        ctx: ctx.titled_text(title, &[ORDERS, ("menu.orders", Some("/orders"))]),
+        o,
+    }))
 }
 
 #[derive(Template)]

@@ -389,3 +389,180 @@ pub async fn for_agent(
         truncated,
     })
 }
+
+/// One beneficiary's line of one order.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderLine {
+    pub agent_code: String,
+    pub agent_name: String,
+    /// `level_diff` or `referral`.
+    pub rule: String,
+    pub generation: i64,
+    pub amount_fen: i64,
+    pub explanation: String,
+}
+
+/// Every reward line an order produces, explained.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderRewards {
+    pub order_no: String,
+    pub buyer_code: String,
+    pub buyer_name: String,
+    pub buyer_level: i64,
+    pub retail_fen: i64,
+    pub paid_fen: i64,
+    pub paid_at: Option<i64>,
+    pub status: String,
+    /// The order's month, and its settlement state (`open`, `draft`, …).
+    pub period: Option<String>,
+    pub settlement: String,
+    /// Whether the order counts (paid, not refunded).
+    pub counted: bool,
+    pub lines: Vec<OrderLine>,
+    pub clawbacks: Vec<OrderLine>,
+}
+
+/// The reward lines of one order: on the tree its month was settled with
+/// when approved, else on the tree as it stands (what a draft computes).
+/// An order that does not count shows what it paid or would pay when it
+/// was settled, and its clawbacks.
+#[tracing::instrument(skip(db))]
+pub async fn for_order(db: &Db, locale: Locale, order_no: &str) -> Result<OrderRewards> {
+    let o = sqlx::query(
+        "SELECT o.id, o.order_no, o.agent_id, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, o.status, o.counted, \
+         a.code, a.name FROM orders o JOIN agents a ON a.id = o.agent_id WHERE o.order_no = $1",
+    )
+    .bind(order_no)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let order_id: i64 = o.try_get("id")?;
+    let buyer: i64 = o.try_get("agent_id")?;
+    let buyer_level: i64 = o.try_get("buyer_level")?;
+    let retail: i64 = o.try_get("retail_fen")?;
+    let paid_at: Option<i64> = o.try_get("paid_at")?;
+    let buyer_name: String = o.try_get("name")?;
+    let period = paid_at.and_then(Period::containing);
+    let run = match period {
+        Some(p) => settlement::by_period(db, p).await?,
+        None => None,
+    };
+    let settled = run.as_ref().filter(|r| r.status != RunStatus::Draft);
+    let plan: Plan = match settled {
+        Some(r) => r.plan()?.plan,
+        None => super::plan::current(db).await?.plan,
+    };
+    let (t, _) = tree(settled.map(|r| r.id));
+    // The chain above the buyer, as far as the plan pays.
+    let mut chain: Vec<(i64, Node)> = Vec::new();
+    let mut cur = node(db, &t, buyer).await?.and_then(|n| n.sponsor);
+    while let Some(id) = cur {
+        if chain.len() >= usize::from(plan.max_generations) {
+            break;
+        }
+        let Some(n) = node(db, &t, id).await? else {
+            break;
+        };
+        cur = n.sponsor;
+        chain.push((id, n));
+    }
+    let ancestors: Vec<Member> = chain.iter().map(|(_, n)| member(n)).collect();
+    let level_u8 = u8::try_from(buyer_level).unwrap_or(0);
+    let paid = weiops_core::rewards::paid(&plan, Fen(retail), level_u8).0;
+    let mut lines = Vec::new();
+    let mut best = buyer_level;
+    for l in order_rewards(&plan, Fen(retail), level_u8, &ancestors) {
+        let (id, n) = &chain[usize::from(l.generation) - 1];
+        let who = sqlx::query("SELECT code, name FROM agents WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await?;
+        let explanation = match l.kind {
+            RewardKind::LevelDifference => {
+                let text = locale
+                    .t("rewards.explain_level_diff")
+                    .replace("%{buyer}", &buyer_name)
+                    .replace("%{order}", order_no)
+                    .replace("%{retail}", &Fen(retail).to_string())
+                    .replace("%{level}", &level_name(locale, buyer_level))
+                    .replace("%{from}", &best.to_string())
+                    .replace("%{to}", &n.level.to_string())
+                    .replace("%{amount}", &l.amount.to_string());
+                best = n.level;
+                text
+            }
+            _ => locale
+                .t("rewards.explain_referral")
+                .replace("%{buyer}", &buyer_name)
+                .replace("%{order}", order_no)
+                .replace("%{paid}", &Fen(paid).to_string())
+                .replace("%{g}", &l.generation.to_string())
+                .replace(
+                    "%{rate}",
+                    &plan
+                        .referral_bp
+                        .get(usize::from(l.generation) - 1)
+                        .copied()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+                .replace("%{amount}", &l.amount.to_string()),
+        };
+        lines.push(OrderLine {
+            agent_code: who.try_get("code")?,
+            agent_name: who.try_get("name")?,
+            rule: match l.kind {
+                RewardKind::LevelDifference => "level_diff",
+                _ => "referral",
+            }
+            .into(),
+            generation: i64::from(l.generation),
+            amount_fen: l.amount.0,
+            explanation,
+        });
+    }
+    let claws = sqlx::query(
+        "SELECT a.code, a.name, c.rule, c.generation, c.amount_fen, c.origin_period, c.period FROM reward_adjustments c \
+         JOIN agents a ON a.id = c.agent_id WHERE c.order_id = $1 AND c.amount_fen <> 0 ORDER BY c.id",
+    )
+    .bind(order_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut clawbacks = Vec::new();
+    for c in claws {
+        let rule: String = c.try_get("rule")?;
+        let amount: i64 = c.try_get("amount_fen")?;
+        let origin: String = c.try_get("origin_period")?;
+        clawbacks.push(OrderLine {
+            agent_code: c.try_get("code")?,
+            agent_name: c.try_get("name")?,
+            explanation: locale
+                .t("rewards.explain_clawback")
+                .replace("%{order}", order_no)
+                .replace("%{origin}", &origin)
+                .replace("%{rule}", &locale.t(&format!("rewards.rule.{rule}")))
+                .replace("%{amount}", &Fen(amount).to_string()),
+            rule,
+            generation: c.try_get("generation")?,
+            amount_fen: amount,
+        });
+    }
+    Ok(OrderRewards {
+        order_no: order_no.to_string(),
+        buyer_code: o.try_get("code")?,
+        buyer_name,
+        buyer_level,
+        retail_fen: retail,
+        paid_fen: o.try_get("paid_fen")?,
+        paid_at,
+        status: o.try_get("status")?,
+        period: period.map(|p| p.to_string()),
+        settlement: run
+            .as_ref()
+            .map_or("open", |r| r.status.as_str())
+            .to_string(),
+        counted: o.try_get::<i64, _>("counted")? == 1,
+        lines,
+        clawbacks,
+    })
+}

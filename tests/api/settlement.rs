@@ -1005,3 +1005,58 @@ async fn the_settlement_pages_compute_a_draft_as_a_job() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[tokio::test]
+async fn an_orders_reward_lines_are_listed_and_explained() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let o = body(
+        admin
+            .get(app.url("/api/v1/orders/O1/rewards"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let lines: Vec<(String, String, i64, i64)> = o["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["agent_code"].as_str().unwrap().to_string(),
+                l["rule"].as_str().unwrap().to_string(),
+                l["generation"].as_i64().unwrap(),
+                l["amount_fen"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("B".to_string(), "level_diff".to_string(), 1, 2000),
+            ("A".to_string(), "level_diff".to_string(), 2, 1000),
+            ("B".to_string(), "referral".to_string(), 1, 210),
+            ("A".to_string(), "referral".to_string(), 2, 140),
+        ]
+    );
+    assert_eq!(o["settlement"], "open");
+    let page = admin
+        .get(app.url("/orders/O1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("4→2") && page.contains("¥20.00"), "{page}");
+    assert_eq!(
+        admin
+            .get(app.url("/api/v1/orders/NOPE/rewards"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
