@@ -24,7 +24,9 @@ pub mod jobs;
 pub mod ops;
 pub mod orders;
 pub mod org;
+pub mod products;
 pub mod rewards;
+pub mod stock;
 pub mod users;
 pub mod web;
 

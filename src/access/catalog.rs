@@ -51,6 +51,11 @@ permissions! {
     FinancePay = "finance.pay" in "finance";
     OrdersRead = "orders.read" in "orders";
     OrdersImport = "orders.import" in "orders";
+    OrdersWrite = "orders.write" in "orders";
+    ProductsRead = "products.read" in "products";
+    ProductsWrite = "products.write" in "products";
+    StockRead = "stock.read" in "stock";
+    StockWrite = "stock.write" in "stock";
 }
 
 /// Every business domain, in menu order: the first segment of a permission
@@ -65,6 +70,7 @@ pub const DOMAINS: &[&str] = &[
     "agents",
     "rewards",
     "finance",
+    "products",
     "orders",
     "stock",
     "shipping",

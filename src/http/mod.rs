@@ -151,6 +151,8 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::rewards::router())
         .merge(crate::finance::router())
         .merge(crate::orders::router())
+        .merge(crate::products::router())
+        .merge(crate::stock::router())
         .merge(api_router)
         .fallback(|| async { crate::Error::NotFound })
         // Innermost first: everything below sees the request after the

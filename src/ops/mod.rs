@@ -38,6 +38,8 @@ use crate::web::PageCtx;
         (name = "settlements", description = "Monthly settlement runs: draft, approve, pay, export"),
         (name = "orders", description = "Orders: import of orders.csv, refunds"),
         (name = "finance", description = "The double-entry ledger, statements, agent withdrawals"),
+        (name = "products", description = "Products, SKUs, prices per agent level"),
+        (name = "stock", description = "Warehouses, stock, movements, counts"),
     )
 )]
 struct ApiDoc;
@@ -66,6 +68,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::rewards::api::router())
         .merge(crate::finance::api::router())
         .merge(crate::orders::api::router())
+        .merge(crate::products::api::router())
+        .merge(crate::stock::api::router())
 }
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {

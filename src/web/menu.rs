@@ -103,10 +103,41 @@ pub const MENU: &[MenuGroup] = &[
                 href: "/finance/statements",
                 permission: Some("finance.read"),
             },
+        ],
+    },
+    MenuGroup {
+        key: "menu.goods",
+        icon: "goods",
+        items: &[
             MenuItem {
                 key: "menu.orders",
                 href: "/orders",
                 permission: Some("orders.read"),
+            },
+            MenuItem {
+                key: "menu.products",
+                href: "/products",
+                permission: Some("products.read"),
+            },
+            MenuItem {
+                key: "menu.stock",
+                href: "/stock",
+                permission: Some("stock.read"),
+            },
+            MenuItem {
+                key: "menu.stock_movements",
+                href: "/stock/movements",
+                permission: Some("stock.read"),
+            },
+            MenuItem {
+                key: "menu.stock_counts",
+                href: "/stock/counts",
+                permission: Some("stock.read"),
+            },
+            MenuItem {
+                key: "menu.warehouses",
+                href: "/stock/warehouses",
+                permission: Some("stock.read"),
             },
         ],
     },

@@ -14,5 +14,6 @@ pub mod money;
 pub mod orders;
 pub mod org;
 pub mod paging;
+pub mod purchase;
 pub mod rewards;
 pub mod time;

@@ -1,0 +1,12 @@
+//! Products (商品): categories, products and their SKUs with retail prices,
+//! prices per agent level (the level's rate unless a SKU sets its own), and
+//! the history of every price change.
+
+pub mod api;
+pub mod pages;
+
+use crate::http::AppState;
+
+pub fn router() -> axum::Router<AppState> {
+    pages::router()
+}

@@ -1,0 +1,9 @@
+//! Product pages.
+
+use axum::Router;
+
+use crate::http::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}

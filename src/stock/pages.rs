@@ -1,0 +1,9 @@
+//! Stock pages.
+
+use axum::Router;
+
+use crate::http::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
