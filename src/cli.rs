@@ -526,6 +526,7 @@ async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
         absolute_ms: opts.session_max_hours.max(1) * 3_600_000,
     };
     crate::housekeeping::spawn(db.clone(), settings.session_policy);
+    crate::housekeeping::spawn_reservations(db.clone());
     settings.trust_proxy = opts.trust_proxy;
     settings.data_dir = Some(g.data_dir.clone());
     settings.body_limit_bytes = opts.body_limit_kb.max(16) * 1024;

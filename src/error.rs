@@ -119,6 +119,9 @@ pub enum Error {
     ImportRejected(Vec<RowProblem>),
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// Not enough stock of a SKU: 409 naming it and what is available.
+    #[error("not enough stock of {sku}: {available} available")]
+    Shortage { sku: String, available: i64 },
     #[error("cross-site request refused")]
     Csrf,
     #[error(transparent)]
@@ -256,6 +259,12 @@ impl Error {
                 r
             }
             Error::BadRequest(key) => ErrorReport::new(S::BAD_REQUEST, "bad_request", key),
+            Error::Shortage { sku, available } => {
+                let mut r = ErrorReport::new(S::CONFLICT, "out_of_stock", "orders.shortage");
+                r.args.push(("sku", sku.clone()));
+                r.args.push(("available", available.to_string()));
+                r
+            }
             Error::Csrf => ErrorReport::new(S::FORBIDDEN, "csrf_rejected", "error.csrf"),
             Error::Internal(_) => {
                 ErrorReport::new(S::INTERNAL_SERVER_ERROR, "internal", "error.internal")

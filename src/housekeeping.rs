@@ -96,3 +96,24 @@ pub fn spawn(db: Db, staff: SessionPolicy) {
         }
     });
 }
+
+/// How often unpaid orders past their reservation are closed.
+const RESERVATIONS_EVERY: Duration = Duration::from_secs(60);
+
+/// Every minute: closes unpaid orders whose reservation ended and releases
+/// their stock (weiops::orders::purchase::close_expired). Several servers
+/// may run it at once; each order is closed once (its status is the lock).
+pub fn spawn_reservations(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RESERVATIONS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match crate::orders::purchase::close_expired(&db, now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, "unpaid orders past their reservation closed"),
+                Err(e) => tracing::warn!(error = %e, "closing expired orders failed"),
+            }
+        }
+    });
+}

@@ -90,66 +90,116 @@ pub async fn post(tx: &mut Tx<'_>, engine: Engine, actor: &Actor, entry: NewEntr
         .execute(&mut **tx)
         .await?;
 
-    // Wallet balances: net credit per agent on 2242.
-    let mut wallet: BTreeMap<i64, i64> = BTreeMap::new();
-    for l in entry
-        .lines
-        .iter()
-        .filter(|l| l.account == accounts::AGENT_WALLETS)
-    {
+    // Per-agent balance caches, in the same transaction as the entry.
+    apply_balances(
+        tx,
+        engine,
+        &entry.lines,
+        Cache::WALLETS,
+        entry.guard_wallets,
+    )
+    .await?;
+    // A prepaid balance can never go below zero (the table CHECKs it too).
+    apply_balances(tx, engine, &entry.lines, Cache::PREPAYMENTS, true).await?;
+    Ok(id)
+}
+
+/// A table that caches one per-agent account's balance (credit − debit).
+struct Cache {
+    account: &'static str,
+    table: &'static str,
+    /// The message when a guarded change would go below zero.
+    insufficient: &'static str,
+}
+
+impl Cache {
+    const WALLETS: Cache = Cache {
+        account: accounts::AGENT_WALLETS,
+        table: "agent_wallets",
+        insufficient: "wallet.insufficient",
+    };
+    const PREPAYMENTS: Cache = Cache {
+        account: accounts::AGENT_PREPAYMENTS,
+        table: "agent_prepayments",
+        insufficient: "orders.balance_insufficient",
+    };
+}
+
+async fn apply_balances(
+    tx: &mut Tx<'_>,
+    engine: Engine,
+    lines: &[EntryLine],
+    cache: Cache,
+    guard: bool,
+) -> Result<()> {
+    let mut delta: BTreeMap<i64, i64> = BTreeMap::new();
+    for l in lines.iter().filter(|l| l.account == cache.account) {
         let Some(agent) = l.agent_id else { continue };
         let signed = match l.side {
             Side::Credit => l.amount.0,
             Side::Debit => -l.amount.0,
         };
-        *wallet.entry(agent).or_default() += signed;
+        *delta.entry(agent).or_default() += signed;
     }
-    if entry.guard_wallets {
+    if guard {
         // One conditional UPDATE per agent taking money: concurrent
-        // withdrawals are serialised by the row, and none can overdraw.
-        for (agent, delta) in wallet.iter().filter(|(_, d)| **d < 0) {
-            let res = sqlx::query(
-                "UPDATE agent_wallets SET balance_fen = balance_fen + $1, updated_at = $2 \
-                 WHERE agent_id = $3 AND balance_fen + $1 >= 0",
-            )
-            .bind(*delta)
+        // requests are serialised by the row, and none can overdraw.
+        for (agent, d) in delta.iter().filter(|(_, d)| **d < 0) {
+            let res = crate::db::dynamic(format!(
+                "UPDATE {} SET balance_fen = balance_fen + $1, updated_at = $2                  WHERE agent_id = $3 AND balance_fen + $1 >= 0",
+                cache.table
+            ))
+            .bind(*d)
             .bind(now_ms())
             .bind(*agent)
             .execute(&mut **tx)
             .await?;
             if res.rows_affected() != 1 {
-                return Err(Error::Conflict("wallet.insufficient"));
+                return Err(Error::Conflict(cache.insufficient));
             }
         }
-        wallet.retain(|_, d| *d > 0);
+        delta.retain(|_, d| *d > 0);
     }
-    let changes: Vec<serde_json::Value> = wallet
+    let changes: Vec<serde_json::Value> = delta
         .into_iter()
         .filter(|(_, d)| *d != 0)
         .map(|(a, d)| serde_json::json!([a, d]))
         .collect();
     for chunk in changes.chunks(BATCH) {
+        let t = cache.table;
         let sql = match engine {
-            Engine::Sqlite => {
-                "INSERT INTO agent_wallets (agent_id, balance_fen, updated_at) \
+            Engine::Sqlite => format!(
+                "INSERT INTO {t} (agent_id, balance_fen, updated_at) \
                  SELECT value ->> 0, value ->> 1, $1 FROM json_each($2) WHERE true \
-                 ON CONFLICT (agent_id) DO UPDATE SET balance_fen = agent_wallets.balance_fen + excluded.balance_fen, \
+                 ON CONFLICT (agent_id) DO UPDATE SET balance_fen = {t}.balance_fen + excluded.balance_fen, \
                  updated_at = excluded.updated_at"
-            }
-            Engine::Postgres => {
-                "INSERT INTO agent_wallets (agent_id, balance_fen, updated_at) \
+            ),
+            Engine::Postgres => format!(
+                "INSERT INTO {t} (agent_id, balance_fen, updated_at) \
                  SELECT (e ->> 0)::bigint, (e ->> 1)::bigint, $1 FROM jsonb_array_elements($2::jsonb) AS e \
-                 ON CONFLICT (agent_id) DO UPDATE SET balance_fen = agent_wallets.balance_fen + excluded.balance_fen, \
+                 ON CONFLICT (agent_id) DO UPDATE SET balance_fen = {t}.balance_fen + excluded.balance_fen, \
                  updated_at = excluded.updated_at"
-            }
+            ),
         };
-        sqlx::query(sql)
+        crate::db::dynamic(sql)
             .bind(now_ms())
             .bind(serde_json::Value::Array(chunk.to_vec()).to_string())
             .execute(&mut **tx)
             .await?;
     }
-    Ok(id)
+    Ok(())
+}
+
+/// An agent's prepaid balance (货款余额, account 2203).
+pub async fn prepaid_balance(pool: &sqlx::AnyPool, agent_id: i64) -> Result<Fen> {
+    let row = sqlx::query("SELECT balance_fen FROM agent_prepayments WHERE agent_id = $1")
+        .bind(agent_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(Fen(match row {
+        Some(r) => r.try_get("balance_fen")?,
+        None => 0,
+    }))
 }
 
 /// An agent's wallet balance (released rewards minus withdrawals).

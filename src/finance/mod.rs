@@ -6,6 +6,7 @@ pub mod api;
 pub mod journal;
 pub mod ledger;
 pub mod pages;
+pub mod payments;
 pub mod portal;
 pub mod reports;
 pub mod withdrawals;

@@ -8,15 +8,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::import::{self, OrdersReport, Source};
-use crate::Result;
+use super::purchase::{self, LineView, NewOrder, PlacedOrder, TimelineEvent};
+use super::store::{self, Order, OrderFilter};
 use crate::access::Need;
-use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead};
+use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead, OrdersWrite};
 use crate::http::AppState;
 use crate::rewards::clawback::{self, RefundOutcome};
 use crate::rewards::lines::OrderRewards;
+use crate::{Error, Result};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_orders, place_order))
+        .routes(routes!(get_order))
+        .routes(routes!(pay_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(advance_order))
         .routes(routes!(import_orders))
         .routes(routes!(refund_order))
         .routes(routes!(order_rewards))
@@ -65,4 +72,160 @@ async fn refund_order(
     Ok(Json(
         clawback::refund_order(&s.db, &who.actor(), &order_no).await?,
     ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct OrderQuery {
+    /// Order number prefix.
+    q: Option<String>,
+    /// The buyer's code.
+    agent: Option<String>,
+    status: Option<String>,
+    /// Paid from / to (Beijing days, YYYY-MM-DD).
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// Orders, newest first, with filters.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderQuery), responses((status = 200, body = OrderPage)))]
+async fn list_orders(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+    axum::extract::Query(q): axum::extract::Query<OrderQuery>,
+) -> Result<Json<OrderPage>> {
+    let filter = OrderFilter {
+        q: q.q,
+        agent: q.agent,
+        agent_id: None,
+        status: q.status,
+        from: q.from,
+        to: q.to,
+    };
+    let (items, info) = store::list(
+        &s.db,
+        &filter,
+        weiops_core::paging::PageRequest::new(q.page, q.per_page),
+    )
+    .await?;
+    Ok(Json(OrderPage {
+        items,
+        page: info.page,
+        per_page: info.per_page,
+        total: info.total,
+    }))
+}
+
+/// Places a purchase order for an agent (staff on the agent's behalf).
+/// Stock is reserved at once; 409 names the SKU and the quantity available
+/// when stock cannot cover it, and nothing is kept.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = NewOrder,
+    responses((status = 201, body = PlacedOrder), (status = 409), (status = 422)))]
+async fn place_order(
+    State(s): State<AppState>,
+    who: Need<OrdersWrite>,
+    Json(input): Json<NewOrder>,
+) -> Result<(axum::http::StatusCode, Json<PlacedOrder>)> {
+    let placed = purchase::place(&s.db, &who.actor(), Some(who.user_id), &input).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(placed)))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OrderDetail {
+    pub order: Order,
+    pub lines: Vec<LineView>,
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// One order with its lines and timeline.
+#[utoipa::path(get, path = "/api/v1/orders/{order_no}", tag = "orders", params(("order_no" = String, Path)),
+    responses((status = 200, body = OrderDetail), (status = 404)))]
+async fn get_order(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+    Path(order_no): Path<String>,
+) -> Result<Json<OrderDetail>> {
+    let order = store::get(&s.db, &order_no).await?;
+    Ok(Json(OrderDetail {
+        lines: purchase::lines(&s.db, order.id).await?,
+        timeline: purchase::timeline(&s.db, order.id).await?,
+        order,
+    }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct PayBody {
+    /// `balance`: from the agent's prepaid balance (货款余额).
+    pub method: String,
+}
+
+/// Pays an unpaid order from the agent's prepaid balance (409 when short).
+/// Transfers go through /api/v1/payments and finance's confirmation.
+#[utoipa::path(post, path = "/api/v1/orders/{order_no}/pay", tag = "orders", params(("order_no" = String, Path)),
+    request_body = PayBody, responses((status = 200, body = Order), (status = 409)))]
+async fn pay_order(
+    State(s): State<AppState>,
+    who: Need<FinanceWrite>,
+    Path(order_no): Path<String>,
+    Json(body): Json<PayBody>,
+) -> Result<Json<Order>> {
+    if body.method != "balance" {
+        return Err(Error::BadRequest("orders.bad_payment_method"));
+    }
+    purchase::pay_from_balance(&s.db, &who.actor(), &order_no, None).await?;
+    Ok(Json(store::get(&s.db, &order_no).await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct NoteBody {
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Cancels an unpaid order and releases its stock.
+#[utoipa::path(post, path = "/api/v1/orders/{order_no}/cancel", tag = "orders", params(("order_no" = String, Path)),
+    request_body = NoteBody, responses((status = 200, body = Order), (status = 409)))]
+async fn cancel_order(
+    State(s): State<AppState>,
+    who: Need<OrdersWrite>,
+    Path(order_no): Path<String>,
+    body: Option<Json<NoteBody>>,
+) -> Result<Json<Order>> {
+    let note = body.map(|b| b.0.note).unwrap_or_default();
+    purchase::cancel(&s.db, &who.actor(), &order_no, None, note.trim()).await?;
+    Ok(Json(store::get(&s.db, &order_no).await?))
+}
+
+/// Moves a paid order on: `allocate` (配货), `ship` (the goods leave the
+/// warehouse), `receive` (签收), `complete`. A move its state does not
+/// allow is refused with 409.
+#[utoipa::path(post, path = "/api/v1/orders/{order_no}/{action}", tag = "orders",
+    params(("order_no" = String, Path), ("action" = String, Path, description = "allocate | ship | receive | complete")),
+    request_body = NoteBody, responses((status = 200, body = Order), (status = 409)))]
+async fn advance_order(
+    State(s): State<AppState>,
+    who: Need<OrdersWrite>,
+    Path((order_no, action)): Path<(String, String)>,
+    body: Option<Json<NoteBody>>,
+) -> Result<Json<Order>> {
+    use weiops_core::purchase::OrderAction as A;
+    let action = match action.as_str() {
+        "allocate" => A::Allocate,
+        "ship" => A::Ship,
+        "receive" => A::Receive,
+        "complete" => A::Complete,
+        _ => return Err(Error::NotFound),
+    };
+    let note = body.map(|b| b.0.note).unwrap_or_default();
+    purchase::advance(&s.db, &who.actor(), &order_no, action, note.trim()).await?;
+    Ok(Json(store::get(&s.db, &order_no).await?))
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod import;
 pub mod pages;
+pub mod purchase;
 pub mod store;
 
 use crate::http::AppState;

@@ -40,6 +40,7 @@ fn filter_of(params: &ListParams) -> OrderFilter {
     OrderFilter {
         q: get("q"),
         agent: get("agent"),
+        agent_id: None,
         status: get("status"),
         from: get("from"),
         to: get("to"),

@@ -23,6 +23,11 @@ pub struct Order {
     pub source: String,
     pub paid_at: Option<i64>,
     pub refunded_at: Option<i64>,
+    /// What the agent pays (placed in weiops); imported orders: `paid_fen`.
+    pub amount_fen: i64,
+    /// `ship_to_me`, `ship_to_customer`, `cloud` (placed in weiops).
+    pub fulfilment: Option<String>,
+    pub created_at: i64,
 }
 
 impl Order {
@@ -44,6 +49,8 @@ pub struct OrderFilter {
     pub q: Option<String>,
     /// The buyer's code (exact).
     pub agent: Option<String>,
+    /// The buyer's id (the portal's own orders).
+    pub agent_id: Option<i64>,
     pub status: Option<String>,
     /// Paid on or after this Beijing day (`YYYY-MM-DD`).
     pub from: Option<String>,
@@ -69,6 +76,9 @@ impl OrderFilter {
         if let Some(a) = some(&self.agent) {
             w.and("a.code = ?", [BindValue::Text(a)]);
         }
+        if let Some(id) = self.agent_id {
+            w.and("o.agent_id = ?", [BindValue::Int(id)]);
+        }
         if let Some(s) = some(&self.status) {
             w.and("o.status = ?", [BindValue::Text(s)]);
         }
@@ -82,8 +92,20 @@ impl OrderFilter {
     }
 }
 
+/// One order by number.
+pub async fn get(db: &Db, order_no: &str) -> Result<Order> {
+    let mut w = Where::new();
+    w.and("o.order_no = ?", [BindValue::Text(order_no.to_string())]);
+    let row = w
+        .bind(crate::db::dynamic(format!("{SELECT} {FROM}{}", w.sql())))
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(crate::Error::NotFound)?;
+    from_row(&row)
+}
+
 const SELECT: &str = "SELECT o.id, o.order_no, o.agent_id, a.code, a.name, o.buyer_level, o.retail_fen, o.paid_fen, \
-     o.status, o.counted, o.source, o.paid_at, o.refunded_at";
+     o.status, o.counted, o.source, o.paid_at, o.refunded_at, o.amount_fen, o.fulfilment, o.created_at";
 const FROM: &str = "FROM orders o JOIN agents a ON a.id = o.agent_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Order> {
@@ -101,6 +123,12 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Order> {
         source: r.try_get("source")?,
         paid_at: r.try_get("paid_at")?,
         refunded_at: r.try_get("refunded_at")?,
+        amount_fen: match r.try_get::<Option<i64>, _>("amount_fen")? {
+            Some(a) => a,
+            None => r.try_get("paid_fen")?,
+        },
+        fulfilment: r.try_get("fulfilment")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -112,6 +140,6 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(Vec<Order>, PageInfo)> {
     let w = filter.clause();
-    let (rows, info) = fetch_page(db, SELECT, FROM, &w, "o.paid_at DESC, o.id DESC", page).await?;
+    let (rows, info) = fetch_page(db, SELECT, FROM, &w, "o.id DESC", page).await?;
     Ok((rows.iter().map(from_row).collect::<Result<_>>()?, info))
 }

@@ -14,6 +14,7 @@ mod finance;
 mod i18n;
 mod ops;
 mod org;
+mod purchase;
 mod settlement;
 mod tokens;
 mod users;

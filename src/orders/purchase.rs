@@ -1,0 +1,780 @@
+//! Agent purchase orders (进货单) placed in weiops: placing (stock
+//! reserved), paying (from the prepaid balance or by a transfer finance
+//! confirms), the moves of the state machine (`weiops_core::purchase`),
+//! cancelling and the release of unpaid orders' stock when their time is up.
+//! Every transition writes the order's timeline and the audit log in the
+//! same transaction.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use weiops_core::ledger::{EntryLine, accounts};
+use weiops_core::money::Fen;
+use weiops_core::purchase::{OrderAction, OrderState, line_amount, next};
+use weiops_core::time::Period;
+
+use crate::audit::{self, Actor, Change};
+use crate::db::{Db, Engine, Tx, now_ms};
+use crate::error::FieldErrors;
+use crate::finance::ledger::{self, NewEntry};
+use crate::stock::moves::{self, Ref};
+use crate::{Error, Result};
+
+/// Most lines and units per line one order takes.
+pub const MAX_LINES: usize = 100;
+pub const MAX_QTY: i64 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fulfilment {
+    /// 发给我
+    ShipToMe,
+    /// 代发: to the agent's customer
+    ShipToCustomer,
+    /// 存入云库存
+    Cloud,
+}
+
+impl Fulfilment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fulfilment::ShipToMe => "ship_to_me",
+            Fulfilment::ShipToCustomer => "ship_to_customer",
+            Fulfilment::Cloud => "cloud",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Fulfilment> {
+        Some(match s {
+            "ship_to_me" => Fulfilment::ShipToMe,
+            "ship_to_customer" => Fulfilment::ShipToCustomer,
+            "cloud" => Fulfilment::Cloud,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct NewLine {
+    pub sku_id: i64,
+    pub qty: i64,
+}
+
+/// An order as the portal, a staff member or the API places it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewOrder {
+    pub agent_id: i64,
+    pub lines: Vec<NewLine>,
+    pub fulfilment: Fulfilment,
+    #[serde(default)]
+    pub receiver_name: String,
+    #[serde(default)]
+    pub receiver_phone: String,
+    #[serde(default)]
+    pub receiver_address: String,
+    #[serde(default)]
+    pub note: String,
+    /// Default: the default warehouse.
+    #[serde(default)]
+    pub warehouse_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlacedOrder {
+    pub id: i64,
+    pub order_no: String,
+    pub status: String,
+    pub amount_fen: i64,
+    pub retail_fen: i64,
+    pub reserved_until: i64,
+}
+
+/// Minutes an unpaid order holds its stock (app setting, default 30).
+pub async fn reservation_minutes(db: &Db) -> Result<i64> {
+    let v: Option<String> =
+        sqlx::query("SELECT value FROM app_settings WHERE name = 'orders.reservation_minutes'")
+            .fetch_optional(&db.pool)
+            .await?
+            .map(|r| r.try_get("value"))
+            .transpose()?;
+    Ok(v.and_then(|v| v.parse::<i64>().ok())
+        .filter(|m| (1..=7 * 24 * 60).contains(m))
+        .unwrap_or(30))
+}
+
+async fn default_warehouse(db: &Db) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT id FROM warehouses WHERE active = 1 ORDER BY is_default DESC, id LIMIT 1",
+    )
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(Error::Conflict("orders.no_warehouse"))?;
+    Ok(row.try_get("id")?)
+}
+
+/// `PO` + Beijing date + 8 random digits: readable on a waybill, not
+/// guessable, unique by index (a clash is retried).
+fn order_no(now: i64) -> String {
+    let day = weiops_core::time::beijing_date(now)
+        .map(|d| d.strftime("%Y%m%d").to_string())
+        .unwrap_or_default();
+    let mut n = [0u8; 8];
+    let _ = getrandom::fill(&mut n);
+    let digits = u64::from_le_bytes(n) % 100_000_000;
+    format!("PO{day}{digits:08}")
+}
+
+fn check(input: &NewOrder) -> std::result::Result<BTreeMap<i64, i64>, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let mut qty: BTreeMap<i64, i64> = BTreeMap::new();
+    if input.lines.is_empty() {
+        errors.add("lines", "orders.no_lines");
+    }
+    if input.lines.len() > MAX_LINES {
+        errors.add("lines", "orders.too_many_lines");
+    }
+    for (i, l) in input.lines.iter().enumerate() {
+        if !(1..=MAX_QTY).contains(&l.qty) {
+            errors.add(&format!("lines.{i}.qty"), "orders.bad_qty");
+            continue;
+        }
+        let q = qty.entry(l.sku_id).or_default();
+        *q = q.saturating_add(l.qty);
+        if *q > MAX_QTY {
+            errors.add(&format!("lines.{i}.qty"), "orders.bad_qty");
+        }
+    }
+    if input.fulfilment != Fulfilment::Cloud {
+        let name = input.receiver_name.trim();
+        if name.is_empty() || name.chars().count() > 50 {
+            errors.add("receiver_name", "orders.receiver_name_required");
+        }
+        if !matches!(
+            weiops_core::accounts::normalize_phone(&input.receiver_phone),
+            Ok(Some(_))
+        ) {
+            errors.add("receiver_phone", "field.bad_phone");
+        }
+        let address = input.receiver_address.trim();
+        if address.chars().count() < 5 || address.chars().count() > 200 {
+            errors.add("receiver_address", "orders.receiver_address_required");
+        }
+    }
+    if input.note.chars().count() > 200 {
+        errors.add("note", "field.too_long");
+    }
+    if errors.is_empty() {
+        Ok(qty)
+    } else {
+        Err(errors)
+    }
+}
+
+async fn event(
+    tx: &mut Tx<'_>,
+    order_id: i64,
+    from: Option<OrderState>,
+    to: OrderState,
+    note: &str,
+    actor: &Actor,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO order_events (order_id, from_status, to_status, note, actor_id, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(order_id)
+    .bind(from.map(|s| s.as_str()))
+    .bind(to.as_str())
+    .bind(note)
+    .bind(actor.user_id)
+    .bind(&actor.name)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A SKU's price for a level (until the products module provides it).
+struct SkuPrice {
+    sku_id: i64,
+    retail_fen: i64,
+    unit_price_fen: i64,
+    on_sale: bool,
+}
+
+async fn prices_for(db: &Db, ids: &[i64], level: i64) -> Result<Vec<SkuPrice>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let row = sqlx::query(
+            "SELECT s.id, s.retail_fen, s.on_sale AS s_on, p.on_sale AS p_on, l.price_bp, o.price_fen              FROM skus s JOIN products p ON p.id = s.product_id JOIN agent_levels l ON l.level = $2              LEFT JOIN sku_level_prices o ON o.sku_id = s.id AND o.level = $2 WHERE s.id = $1",
+        )
+        .bind(id)
+        .bind(level)
+        .fetch_optional(&db.pool)
+        .await?;
+        let Some(r) = row else { continue };
+        let retail: i64 = r.try_get("retail_fen")?;
+        let bp: i64 = r.try_get("price_bp")?;
+        let over: Option<i64> = r.try_get("price_fen")?;
+        out.push(SkuPrice {
+            sku_id: *id,
+            retail_fen: retail,
+            unit_price_fen: weiops_core::purchase::unit_price(
+                Fen(retail),
+                weiops_core::money::Bp(u32::try_from(bp).unwrap_or(0)),
+                over.map(Fen),
+            )
+            .0,
+            on_sale: r.try_get::<i64, _>("s_on")? == 1 && r.try_get::<i64, _>("p_on")? == 1,
+        });
+    }
+    Ok(out)
+}
+
+/// Places an order: prices at the agent's level, stock reserved in one
+/// transaction (a shortage refuses the whole order with the SKU and what is
+/// available), the order waiting for payment until its reservation ends.
+#[tracing::instrument(skip_all, fields(agent = input.agent_id))]
+pub async fn place(
+    db: &Db,
+    actor: &Actor,
+    placed_by: Option<i64>,
+    input: &NewOrder,
+) -> Result<PlacedOrder> {
+    let qty = check(input).map_err(Error::Validation)?;
+    let agent = sqlx::query("SELECT level, status FROM agents WHERE id = $1")
+        .bind(input.agent_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let level: i64 = agent.try_get("level")?;
+    if agent.try_get::<String, _>("status")? == "terminated" {
+        return Err(Error::Refused("orders.agent_terminated"));
+    }
+    let ids: Vec<i64> = qty.keys().copied().collect();
+    let prices = prices_for(db, &ids, level).await?;
+    let mut lines = Vec::with_capacity(ids.len());
+    let (mut amount, mut retail) = (0i64, 0i64);
+    for (sku, q) in &qty {
+        let Some(p) = prices.iter().find(|p| p.sku_id == *sku && p.on_sale) else {
+            return Err(Error::Conflict("orders.sku_not_on_sale"));
+        };
+        let a =
+            line_amount(Fen(p.unit_price_fen), *q).ok_or(Error::BadRequest("orders.bad_qty"))?;
+        let r = line_amount(Fen(p.retail_fen), *q).ok_or(Error::BadRequest("orders.bad_qty"))?;
+        amount = amount
+            .checked_add(a.0)
+            .ok_or(Error::BadRequest("orders.bad_qty"))?;
+        retail = retail
+            .checked_add(r.0)
+            .ok_or(Error::BadRequest("orders.bad_qty"))?;
+        lines.push((*sku, *q, p.retail_fen, p.unit_price_fen, a.0));
+    }
+    let warehouse = match input.warehouse_id {
+        Some(w) => w,
+        None => default_warehouse(db).await?,
+    };
+    let now = now_ms();
+    let until = now + reservation_minutes(db).await? * 60_000;
+    let (receiver_name, receiver_phone, receiver_address) = if input.fulfilment == Fulfilment::Cloud
+    {
+        (None, None, None)
+    } else {
+        (
+            Some(input.receiver_name.trim()),
+            weiops_core::accounts::normalize_phone(&input.receiver_phone)
+                .ok()
+                .flatten(),
+            Some(input.receiver_address.trim()),
+        )
+    };
+    for attempt in 0..3 {
+        let no = order_no(now);
+        let mut tx = db.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO orders (order_no, agent_id, buyer_level, retail_fen, paid_fen, status, counted, source, \
+             created_at, updated_at, warehouse_id, fulfilment, receiver_name, receiver_phone, receiver_address, amount_fen, \
+             reserved_until, placed_by, note) \
+             VALUES ($1, $2, $3, $4, $5, 'pending_payment', 0, 'app', $6, $6, $7, $8, $9, $10, $11, $5, $12, $13, $14) RETURNING id",
+        )
+        .bind(&no)
+        .bind(input.agent_id)
+        .bind(level)
+        .bind(retail)
+        .bind(amount)
+        .bind(now)
+        .bind(warehouse)
+        .bind(input.fulfilment.as_str())
+        .bind(receiver_name)
+        .bind(receiver_phone.as_deref())
+        .bind(receiver_address)
+        .bind(until)
+        .bind(placed_by)
+        .bind(input.note.trim())
+        .fetch_one(&mut *tx)
+        .await;
+        let id: i64 = match inserted {
+            Ok(r) => r.try_get("id")?,
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempt < 2 => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for (sku, q, r, unit, a) in &lines {
+            let reserved = moves::reserve(
+                &mut tx,
+                actor,
+                warehouse,
+                *sku,
+                *q,
+                Ref {
+                    kind: "order",
+                    id: &no,
+                },
+            )
+            .await?;
+            if let Err(short) = reserved {
+                return Err(Error::Shortage {
+                    sku: short.sku_code,
+                    available: short.available,
+                });
+            }
+            sqlx::query(
+                "INSERT INTO order_lines (order_id, sku_id, qty, retail_fen, unit_price_fen, amount_fen) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(sku)
+            .bind(q)
+            .bind(r)
+            .bind(unit)
+            .bind(a)
+            .execute(&mut *tx)
+            .await?;
+        }
+        event(&mut tx, id, None, OrderState::PendingPayment, "", actor).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Change::new("order.place", "order", &no)
+                .summary(format!("{} lines, {}", lines.len(), Fen(amount)))
+                .after(serde_json::json!({
+                    "agent_id": input.agent_id, "amount_fen": amount, "retail_fen": retail,
+                    "fulfilment": input.fulfilment.as_str(), "warehouse_id": warehouse,
+                    "lines": lines.iter().map(|(s, q, _, u, a)| serde_json::json!({"sku_id": s, "qty": q, "unit_price_fen": u, "amount_fen": a})).collect::<Vec<_>>(),
+                })),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(PlacedOrder {
+            id,
+            order_no: no,
+            status: OrderState::PendingPayment.as_str().into(),
+            amount_fen: amount,
+            retail_fen: retail,
+            reserved_until: until,
+        });
+    }
+    Err(anyhow::anyhow!("could not find a free order number").into())
+}
+
+/// The parts of an order a transition needs.
+#[derive(Debug, Clone)]
+pub struct OrderHead {
+    pub id: i64,
+    pub order_no: String,
+    pub agent_id: i64,
+    pub status: OrderState,
+    pub amount_fen: i64,
+    pub warehouse_id: Option<i64>,
+    pub fulfilment: Option<String>,
+}
+
+pub async fn head(db: &Db, order_no: &str) -> Result<OrderHead> {
+    let r = sqlx::query(
+        "SELECT id, order_no, agent_id, status, amount_fen, warehouse_id, fulfilment, source FROM orders WHERE order_no = $1",
+    )
+    .bind(order_no)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    if r.try_get::<String, _>("source")? != "app" {
+        return Err(Error::Conflict("orders.imported_order"));
+    }
+    Ok(OrderHead {
+        id: r.try_get("id")?,
+        order_no: r.try_get("order_no")?,
+        agent_id: r.try_get("agent_id")?,
+        status: OrderState::parse(&r.try_get::<String, _>("status")?)
+            .ok_or_else(|| anyhow::anyhow!("bad order status"))?,
+        amount_fen: r.try_get::<Option<i64>, _>("amount_fen")?.unwrap_or(0),
+        warehouse_id: r.try_get("warehouse_id")?,
+        fulfilment: r.try_get("fulfilment")?,
+    })
+}
+
+/// Moves the order from the state read to `to` only if nobody moved it in
+/// between (the row's status is the lock).
+async fn transition(
+    tx: &mut Tx<'_>,
+    order: &OrderHead,
+    action: OrderAction,
+    note: &str,
+    actor: &Actor,
+) -> Result<OrderState> {
+    let to =
+        next(order.status, action).map_err(|_| Error::Conflict("orders.transition_refused"))?;
+    let now = now_ms();
+    let res = sqlx::query("UPDATE orders SET status = $1, counted = $2, updated_at = $3 WHERE id = $4 AND status = $5")
+        .bind(to.as_str())
+        .bind(i64::from(to.counts()))
+        .bind(now)
+        .bind(order.id)
+        .bind(order.status.as_str())
+        .execute(&mut **tx)
+        .await?;
+    if res.rows_affected() != 1 {
+        return Err(Error::Conflict("orders.transition_refused"));
+    }
+    event(tx, order.id, Some(order.status), to, note, actor).await?;
+    audit::record(
+        tx,
+        actor,
+        Change::new("order.transition", "order", &order.order_no)
+            .summary(format!(
+                "{} → {} ({})",
+                order.status.as_str(),
+                to.as_str(),
+                action.as_str()
+            ))
+            .before(serde_json::json!({"status": order.status.as_str()}))
+            .after(serde_json::json!({"status": to.as_str(), "note": note})),
+    )
+    .await?;
+    Ok(to)
+}
+
+async fn order_lines(tx: &mut Tx<'_>, order_id: i64) -> Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query("SELECT sku_id, qty FROM order_lines WHERE order_id = $1 ORDER BY id")
+        .bind(order_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("sku_id")?, r.try_get("qty")?)))
+        .collect()
+}
+
+/// Adds a paid order to the agent pages' monthly purchases: the buyer's
+/// own and the team figure of the buyer and every ancestor.
+async fn add_team_sales(
+    tx: &mut Tx<'_>,
+    engine: Engine,
+    agent_id: i64,
+    at: i64,
+    amount: i64,
+) -> Result<()> {
+    let Some(period) = Period::containing(at) else {
+        return Ok(());
+    };
+    let path: String = sqlx::query("SELECT path FROM agents WHERE id = $1")
+        .bind(agent_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("path")?;
+    let ids: Vec<i64> = path.split('/').filter_map(|s| s.parse().ok()).collect();
+    let sql = match engine {
+        Engine::Sqlite => {
+            "INSERT INTO agent_team_sales (agent_id, period, own_fen, team_fen) \
+             SELECT value, $1, CASE WHEN value = $2 THEN $3 ELSE 0 END, $3 FROM json_each($4) WHERE true \
+             ON CONFLICT (agent_id, period) DO UPDATE SET own_fen = agent_team_sales.own_fen + excluded.own_fen, \
+             team_fen = agent_team_sales.team_fen + excluded.team_fen"
+        }
+        Engine::Postgres => {
+            "INSERT INTO agent_team_sales (agent_id, period, own_fen, team_fen) \
+             SELECT e::bigint, $1, CASE WHEN e::bigint = $2 THEN $3 ELSE 0 END, $3 FROM jsonb_array_elements_text($4::jsonb) AS e \
+             ON CONFLICT (agent_id, period) DO UPDATE SET own_fen = agent_team_sales.own_fen + excluded.own_fen, \
+             team_fen = agent_team_sales.team_fen + excluded.team_fen"
+        }
+    };
+    sqlx::query(sql)
+        .bind(period.to_string())
+        .bind(agent_id)
+        .bind(amount)
+        .bind(serde_json::to_string(&ids).map_err(anyhow::Error::from)?)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// How an order was paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaidWith {
+    /// The agent's prepaid balance (Dr 2203 / Cr 6001).
+    Balance,
+    /// A transfer finance confirmed (Dr 1002 / Cr 6001).
+    Transfer,
+}
+
+/// Marks an order paid inside `tx`: it now counts for rewards (and team
+/// purchases), and the money is booked.
+pub async fn mark_paid(
+    tx: &mut Tx<'_>,
+    engine: Engine,
+    actor: &Actor,
+    order: &OrderHead,
+    with: PaidWith,
+) -> Result<()> {
+    transition(tx, order, OrderAction::Pay, "", actor).await?;
+    let now = now_ms();
+    sqlx::query("UPDATE orders SET paid_at = $1, payment_method = $2 WHERE id = $3")
+        .bind(now)
+        .bind(match with {
+            PaidWith::Balance => "balance",
+            PaidWith::Transfer => "transfer",
+        })
+        .bind(order.id)
+        .execute(&mut **tx)
+        .await?;
+    let amount = Fen(order.amount_fen);
+    if amount.0 > 0 {
+        let debit = match with {
+            PaidWith::Balance => {
+                EntryLine::debit(accounts::AGENT_PREPAYMENTS, Some(order.agent_id), amount)
+            }
+            PaidWith::Transfer => EntryLine::debit(accounts::BANK, None, amount),
+        };
+        ledger::post(
+            tx,
+            engine,
+            actor,
+            NewEntry {
+                at: now,
+                memo: format!("进货单 {} 付款", order.order_no),
+                source: "order",
+                source_id: order.order_no.clone(),
+                lines: vec![
+                    debit,
+                    EntryLine::credit(accounts::SALES_REVENUE, None, amount),
+                ],
+                guard_wallets: true,
+            },
+        )
+        .await?;
+    }
+    add_team_sales(tx, engine, order.agent_id, now, order.amount_fen).await
+}
+
+/// Pays an unpaid order from the agent's prepaid balance; refused (409)
+/// when the balance is short, nothing changed.
+#[tracing::instrument(skip(db, actor))]
+pub async fn pay_from_balance(
+    db: &Db,
+    actor: &Actor,
+    order_no: &str,
+    agent_id: Option<i64>,
+) -> Result<()> {
+    let order = head(db, order_no).await?;
+    if agent_id.is_some_and(|a| a != order.agent_id) {
+        return Err(Error::NotFound);
+    }
+    let mut tx = db.pool.begin().await?;
+    mark_paid(&mut tx, db.engine, actor, &order, PaidWith::Balance).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Cancels an unpaid order (by its agent or staff) and releases its stock.
+#[tracing::instrument(skip(db, actor))]
+pub async fn cancel(
+    db: &Db,
+    actor: &Actor,
+    order_no: &str,
+    agent_id: Option<i64>,
+    reason: &str,
+) -> Result<()> {
+    let order = head(db, order_no).await?;
+    if agent_id.is_some_and(|a| a != order.agent_id) {
+        return Err(Error::NotFound);
+    }
+    let mut tx = db.pool.begin().await?;
+    end_unpaid(&mut tx, actor, &order, OrderAction::Cancel, reason).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn end_unpaid(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    order: &OrderHead,
+    action: OrderAction,
+    note: &str,
+) -> Result<()> {
+    transition(tx, order, action, note, actor).await?;
+    if let Some(w) = order.warehouse_id {
+        for (sku, qty) in order_lines(tx, order.id).await? {
+            moves::release(
+                tx,
+                actor,
+                w,
+                sku,
+                qty,
+                Ref {
+                    kind: "order",
+                    id: &order.order_no,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Closes every unpaid order whose reservation ended before `now` and
+/// releases its stock; returns how many. Run every minute by each server
+/// (an order closed by another server is skipped: the status is the lock).
+pub async fn close_expired(db: &Db, now: i64) -> Result<usize> {
+    let rows = sqlx::query(
+        "SELECT order_no FROM orders WHERE status = 'pending_payment' AND reserved_until < $1 ORDER BY reserved_until LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    let actor = Actor::system("weiops");
+    let mut closed = 0;
+    for r in rows {
+        let no: String = r.try_get("order_no")?;
+        let Ok(order) = head(db, &no).await else {
+            continue;
+        };
+        let mut tx = db.pool.begin().await?;
+        match end_unpaid(
+            &mut tx,
+            &actor,
+            &order,
+            OrderAction::Close,
+            "orders.reservation_expired",
+        )
+        .await
+        {
+            Ok(()) => {
+                tx.commit().await?;
+                closed += 1;
+            }
+            Err(Error::Conflict(_)) => {} // paid or cancelled meanwhile
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(closed)
+}
+
+/// A staff move of a paid order: allocate (配货), ship (the reserved goods
+/// leave the warehouse), mark received, complete.
+#[tracing::instrument(skip(db, actor))]
+pub async fn advance(
+    db: &Db,
+    actor: &Actor,
+    order_no: &str,
+    action: OrderAction,
+    note: &str,
+) -> Result<OrderState> {
+    if matches!(
+        action,
+        OrderAction::Pay | OrderAction::Cancel | OrderAction::Close | OrderAction::Refund
+    ) {
+        return Err(Error::Conflict("orders.transition_refused"));
+    }
+    let order = head(db, order_no).await?;
+    let cloud = order.fulfilment.as_deref() == Some("cloud");
+    // Goods for the agent's cloud stock complete at payment time's
+    // warehouse; shipping them is a cloud-stock request, not this order.
+    if cloud && matches!(action, OrderAction::Allocate | OrderAction::Ship) {
+        return Err(Error::Conflict("orders.transition_refused"));
+    }
+    let mut tx = db.pool.begin().await?;
+    let to = transition(&mut tx, &order, action, note, actor).await?;
+    if action == OrderAction::Ship
+        && let Some(w) = order.warehouse_id
+    {
+        for (sku, qty) in order_lines(&mut tx, order.id).await? {
+            moves::ship_reserved(
+                &mut tx,
+                actor,
+                w,
+                sku,
+                qty,
+                Ref {
+                    kind: "order",
+                    id: &order.order_no,
+                },
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(to)
+}
+
+/// One entry of an order's timeline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelineEvent {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: String,
+    pub actor_name: String,
+    pub at: i64,
+}
+
+pub async fn timeline(db: &Db, order_id: i64) -> Result<Vec<TimelineEvent>> {
+    let rows = sqlx::query(
+        "SELECT from_status, to_status, note, actor_name, at FROM order_events WHERE order_id = $1 ORDER BY at, id",
+    )
+    .bind(order_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TimelineEvent {
+                from_status: r.try_get("from_status")?,
+                to_status: r.try_get("to_status")?,
+                note: r.try_get("note")?,
+                actor_name: r.try_get("actor_name")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+/// A line of an order with its SKU, for pages and the API.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LineView {
+    pub sku_id: i64,
+    pub sku_code: String,
+    pub product_name: String,
+    pub spec: String,
+    pub qty: i64,
+    pub retail_fen: i64,
+    pub unit_price_fen: i64,
+    pub amount_fen: i64,
+}
+
+pub async fn lines(db: &Db, order_id: i64) -> Result<Vec<LineView>> {
+    let rows = sqlx::query(
+        "SELECT l.sku_id, s.code, p.name, s.spec, l.qty, l.retail_fen, l.unit_price_fen, l.amount_fen \
+         FROM order_lines l JOIN skus s ON s.id = l.sku_id JOIN products p ON p.id = s.product_id \
+         WHERE l.order_id = $1 ORDER BY l.id",
+    )
+    .bind(order_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LineView {
+                sku_id: r.try_get("sku_id")?,
+                sku_code: r.try_get("code")?,
+                product_name: r.try_get("name")?,
+                spec: r.try_get("spec")?,
+                qty: r.try_get("qty")?,
+                retail_fen: r.try_get("retail_fen")?,
+                unit_price_fen: r.try_get("unit_price_fen")?,
+                amount_fen: r.try_get("amount_fen")?,
+            })
+        })
+        .collect()
+}
