@@ -28,6 +28,9 @@ struct DashboardPage {
     events_today: i64,
     recent: Vec<AuditEntry>,
     chart: String,
+    /// SKUs at or under their low-stock threshold (top 10) and how many in all.
+    low_stock: Vec<crate::stock::store::StockRow>,
+    low_total: i64,
 }
 
 async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Response> {
@@ -47,6 +50,11 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
     } else {
         Vec::new()
     };
+    let (low_stock, low_total) = if ctx.can("stock.read") {
+        crate::stock::store::low_stock(&state.db, 10).await?
+    } else {
+        (Vec::new(), 0)
+    };
     let chart = chart::bar_chart(&ctx.t("dashboard.events_chart"), &per_day, 640, 200);
     let ctx = ctx.titled("menu.dashboard", &[]);
     Ok(web::page(DashboardPage {
@@ -57,5 +65,7 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
         events_today,
         recent,
         chart,
+        low_stock,
+        low_total,
     }))
 }

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_withdrawals, create_withdrawal))
         .routes(routes!(pay_withdrawal))
         .routes(routes!(reject_withdrawal))
+        .merge(super::payment_pages::api_router())
 }
 
 fn pii(who: &Principal) -> bool {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod journal;
 pub mod ledger;
 pub mod pages;
+pub mod payment_pages;
 pub mod payments;
 pub mod portal;
 pub mod reports;
@@ -14,5 +15,5 @@ pub mod withdrawals;
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router()
+    pages::router().merge(payment_pages::router())
 }

@@ -4,11 +4,12 @@
 pub mod api;
 pub mod import;
 pub mod pages;
+pub mod portal;
 pub mod purchase;
 pub mod store;
 
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router()
+    pages::router().merge(portal::router())
 }

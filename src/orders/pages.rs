@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/orders/{order_no}", get(detail))
         .route("/orders/{order_no}/refund", post(refund))
+        .route("/orders/{order_no}/act/{action}", post(act))
 }
 
 const ORDERS: (&str, Option<&str>) = ("menu.finance", None);
@@ -129,6 +130,9 @@ async fn export_list(
 struct DetailPage {
     ctx: PageCtx,
     o: crate::rewards::lines::OrderRewards,
+    order: Order,
+    lines: Vec<super::purchase::LineView>,
+    timeline: Vec<super::purchase::TimelineEvent>,
 }
 
 impl DetailPage {
@@ -139,6 +143,43 @@ impl DetailPage {
     fn settlement_key(&self) -> String {
         format!("settlement.status.{}", self.o.settlement)
     }
+
+    fn status_of(&self, s: &str) -> String {
+        self.ctx.t(&format!("orders.status.{s}"))
+    }
+
+    fn fulfilment(&self) -> String {
+        self.order
+            .fulfilment
+            .as_deref()
+            .map(|f| self.ctx.t(&format!("orders.fulfilment.{f}")))
+            .unwrap_or_default()
+    }
+
+    /// The staff moves the order's state allows now.
+    fn actions(&self) -> Vec<&'static str> {
+        if self.order.source != "app" {
+            return Vec::new();
+        }
+        let cloud = self.order.fulfilment.as_deref() == Some("cloud");
+        match self.order.status.as_str() {
+            "pending_payment" => vec!["pay", "cancel"],
+            "paid" if cloud => vec!["complete"],
+            "paid" => vec!["allocate"],
+            "picking" => vec!["ship"],
+            "shipped" => vec!["receive"],
+            "received" => vec!["complete"],
+            _ => Vec::new(),
+        }
+    }
+
+    fn note(&self, n: &str) -> String {
+        if n.starts_with("orders.") {
+            self.ctx.t(n)
+        } else {
+            n.to_string()
+        }
+    }
 }
 
 async fn detail(
@@ -148,9 +189,13 @@ async fn detail(
     Path(order_no): Path<String>,
 ) -> Result<Response> {
     let o = crate::rewards::lines::for_order(&s.db, ctx.locale, &order_no).await?;
+    let order = store::get(&s.db, &order_no).await?;
     let title = format!("{} {}", ctx.t("orders.order_no"), o.order_no);
     Ok(web::page(DetailPage {
         ctx: ctx.titled_text(title, &[ORDERS, ("menu.orders", Some("/orders"))]),
+        lines: super::purchase::lines(&s.db, order.id).await?,
+        timeline: super::purchase::timeline(&s.db, order.id).await?,
+        order,
         o,
     }))
 }
@@ -235,6 +280,67 @@ async fn refund(
             &o.clawback_period.unwrap_or_default(),
         )),
         Err(Error::Conflict(key)) => Ok(web::redirect_with_flash(&back, "error", key, "")),
+        Err(e) => Err(e),
+    }
+}
+
+/// A staff move from the order page, after a confirmation page.
+async fn act(
+    State(s): State<AppState>,
+    who: crate::access::Principal,
+    ctx: PageCtx,
+    Path((order_no, action)): Path<(String, String)>,
+    form: FormPairs,
+) -> Result<Response> {
+    use weiops_core::purchase::OrderAction as A;
+    let back = format!("/orders/{}", web::url_encode(&order_no));
+    let (action, permission) = match action.as_str() {
+        "pay" => (A::Pay, "finance.write"),
+        "cancel" => (A::Cancel, "orders.write"),
+        "allocate" => (A::Allocate, "orders.write"),
+        "ship" => (A::Ship, "orders.write"),
+        "receive" => (A::Receive, "orders.write"),
+        "complete" => (A::Complete, "orders.write"),
+        _ => return Err(Error::NotFound),
+    };
+    who.require(permission)?;
+    if !form.confirmed() {
+        let message = ctx.tf(
+            &format!("orders.confirm_{}", action.as_str()),
+            &[("order", &order_no)],
+        );
+        return Ok(web::confirm(
+            ctx,
+            message,
+            &format!(
+                "/orders/{}/act/{}",
+                web::url_encode(&order_no),
+                action.as_str()
+            ),
+            vec![("note".into(), form.get("note").to_string())],
+            &back,
+            &format!("orders.action.{}", action.as_str()),
+        ));
+    }
+    let actor = who.actor();
+    let note = form.get("note").trim().to_string();
+    let result = match action {
+        A::Pay => super::purchase::pay_from_balance(&s.db, &actor, &order_no, None).await,
+        A::Cancel => super::purchase::cancel(&s.db, &actor, &order_no, None, &note).await,
+        other => super::purchase::advance(&s.db, &actor, &order_no, other, &note)
+            .await
+            .map(|_| ()),
+    };
+    match result {
+        Ok(()) => Ok(web::redirect_with_flash(
+            &back,
+            "success",
+            "orders.moved_flash",
+            "",
+        )),
+        Err(Error::Conflict(key) | Error::Refused(key)) => {
+            Ok(web::redirect_with_flash(&back, "error", key, ""))
+        }
         Err(e) => Err(e),
     }
 }

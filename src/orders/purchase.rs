@@ -194,43 +194,6 @@ async fn event(
     Ok(())
 }
 
-/// A SKU's price for a level (until the products module provides it).
-struct SkuPrice {
-    sku_id: i64,
-    retail_fen: i64,
-    unit_price_fen: i64,
-    on_sale: bool,
-}
-
-async fn prices_for(db: &Db, ids: &[i64], level: i64) -> Result<Vec<SkuPrice>> {
-    let mut out = Vec::new();
-    for id in ids {
-        let row = sqlx::query(
-            "SELECT s.id, s.retail_fen, s.on_sale AS s_on, p.on_sale AS p_on, l.price_bp, o.price_fen              FROM skus s JOIN products p ON p.id = s.product_id JOIN agent_levels l ON l.level = $2              LEFT JOIN sku_level_prices o ON o.sku_id = s.id AND o.level = $2 WHERE s.id = $1",
-        )
-        .bind(id)
-        .bind(level)
-        .fetch_optional(&db.pool)
-        .await?;
-        let Some(r) = row else { continue };
-        let retail: i64 = r.try_get("retail_fen")?;
-        let bp: i64 = r.try_get("price_bp")?;
-        let over: Option<i64> = r.try_get("price_fen")?;
-        out.push(SkuPrice {
-            sku_id: *id,
-            retail_fen: retail,
-            unit_price_fen: weiops_core::purchase::unit_price(
-                Fen(retail),
-                weiops_core::money::Bp(u32::try_from(bp).unwrap_or(0)),
-                over.map(Fen),
-            )
-            .0,
-            on_sale: r.try_get::<i64, _>("s_on")? == 1 && r.try_get::<i64, _>("p_on")? == 1,
-        });
-    }
-    Ok(out)
-}
-
 /// Places an order: prices at the agent's level, stock reserved in one
 /// transaction (a shortage refuses the whole order with the SKU and what is
 /// available), the order waiting for payment until its reservation ends.
@@ -252,7 +215,7 @@ pub async fn place(
         return Err(Error::Refused("orders.agent_terminated"));
     }
     let ids: Vec<i64> = qty.keys().copied().collect();
-    let prices = prices_for(db, &ids, level).await?;
+    let prices = crate::products::store::prices_for(db, &ids, level).await?;
     let mut lines = Vec::with_capacity(ids.len());
     let (mut amount, mut retail) = (0i64, 0i64);
     for (sku, q) in &qty {

@@ -1,9 +1,11 @@
 //! Products (商品): categories, products and their SKUs with retail prices,
 //! prices per agent level (the level's rate unless a SKU sets its own), and
-//! the history of every price change.
+//! the history of every price change. `store::prices_for` and
+//! `store::catalogue_for_level` are what orders use to price a line.
 
 pub mod api;
 pub mod pages;
+pub mod store;
 
 use crate::http::AppState;
 

@@ -5,6 +5,8 @@
 pub mod api;
 pub mod moves;
 pub mod pages;
+pub mod rules;
+pub mod store;
 
 use crate::http::AppState;
 

@@ -256,3 +256,26 @@ pub async fn adjust(
     record(tx, actor, warehouse, sku, kind, delta, reason, r).await?;
     Ok(Ok(()))
 }
+
+/// Sets the low-stock threshold (预警值) of a SKU in a warehouse, creating
+/// its stock row at zero so a threshold can be set before goods arrive.
+/// Quantities do not change, so there is no movement row: the caller
+/// audits the change.
+pub async fn set_low_alert(
+    tx: &mut Tx<'_>,
+    warehouse: i64,
+    sku: i64,
+    low_alert: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stock (warehouse_id, sku_id, on_hand, reserved, low_alert, updated_at) VALUES ($1, $2, 0, 0, $3, $4) \
+         ON CONFLICT (warehouse_id, sku_id) DO UPDATE SET low_alert = excluded.low_alert, updated_at = excluded.updated_at",
+    )
+    .bind(warehouse)
+    .bind(sku)
+    .bind(low_alert)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

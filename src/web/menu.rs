@@ -79,6 +79,11 @@ pub const MENU: &[MenuGroup] = &[
                 permission: Some("rewards.read"),
             },
             MenuItem {
+                key: "menu.payments",
+                href: "/finance/payments",
+                permission: Some("finance.read"),
+            },
+            MenuItem {
                 key: "menu.withdrawals",
                 href: "/finance/withdrawals",
                 permission: Some("finance.read"),

@@ -1,20 +1,21 @@
 //! Every HTTP test in one binary: fewer links on 2 cores. Each test starts
 //! its own weiops on a fresh database (see tests/common).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod access;
 mod accounts;
 mod agents;
 mod audit;
 mod bad_input;
 mod cli;
+#[path = "../common/mod.rs"]
+mod common;
 mod finance;
 mod i18n;
 mod ops;
 mod org;
+mod products;
 mod purchase;
 mod settlement;
+mod stock;
 mod tokens;
 mod users;

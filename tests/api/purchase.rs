@@ -435,3 +435,310 @@ async fn bad_orders_are_refused_and_change_nothing() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// Signs the agent in to the portal (first password changed).
+async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
+        .await
+        .unwrap();
+    let m = app.client();
+    let res = m
+        .post(app.url("/m/login"))
+        .form(&[("phone", phone), ("password", first.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = m
+        .post(app.url("/m/password"))
+        .form(&[
+            ("current", first.as_str()),
+            ("new", "Shop-2026-pw"),
+            ("confirm", "Shop-2026-pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    m
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+
+#[tokio::test]
+async fn an_agent_orders_in_the_portal_pays_by_transfer_and_finance_confirms() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 4).await;
+    let agent = portal(&app, shop.c, "13800000003").await;
+
+    // The catalogue shows the agent's level price (level 4: ¥70.00).
+    let page = agent
+        .get(app.url("/m/shop"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("玻尿酸面膜") && page.contains("¥70.00") && page.contains("¥100.00"),
+        "{page}"
+    );
+
+    // More than is in stock: refused on the page, naming the SKU.
+    let qty = format!("qty_{}", shop.sku);
+    let form = |q: &str| {
+        vec![
+            (qty.clone(), q.to_string()),
+            ("fulfilment".to_string(), "ship_to_customer".to_string()),
+            ("receiver_name".to_string(), "顾客乙".to_string()),
+            ("receiver_phone".to_string(), "13912345678".to_string()),
+            (
+                "receiver_address".to_string(),
+                "广东省深圳市南山区科技园 8 栋".to_string(),
+            ),
+        ]
+    };
+    let res = agent
+        .post(app.url("/m/shop"))
+        .form(&form("5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("SKU-1") && text.contains("可用 4"), "{text}");
+
+    let res = agent
+        .post(app.url("/m/shop"))
+        .form(&form("2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let order_url = res.headers()["location"].to_str().unwrap().to_string();
+    let no = order_url.trim_start_matches("/m/orders/").to_string();
+    let page = agent
+        .get(app.url(&order_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("¥140.00") && page.contains("待付款"),
+        "{page}"
+    );
+
+    // Paying from an empty balance is refused with the reason.
+    let res = agent
+        .post(app.url(&format!("/m/orders/{no}/pay")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("货款余额不足"));
+
+    // Pay by transfer with a proof image; a non-image is refused.
+    let bad = reqwest::multipart::Form::new()
+        .text("reference", "转账 123")
+        .part(
+            "proof",
+            reqwest::multipart::Part::bytes(b"not an image".to_vec()).file_name("x.txt"),
+        );
+    let res = agent
+        .post(app.url(&format!("/m/orders/{no}/transfer")))
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let good = reqwest::multipart::Form::new()
+        .text("reference", "工行 0042")
+        .part(
+            "proof",
+            reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("proof.png"),
+        );
+    let res = agent
+        .post(app.url(&format!("/m/orders/{no}/transfer")))
+        .multipart(good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+
+    // Finance sees it, looks at the proof, confirms: the order is paid.
+    let admin = app.login_admin().await;
+    let list = body(
+        admin
+            .get(app.url("/api/v1/payments?status=pending"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list["total"], 1);
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(list["items"][0]["amount_fen"], 14_000);
+    let proof = admin
+        .get(app.url(&format!("/finance/payments/{id}/proof")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proof.headers()["content-type"], "image/png");
+    let page = admin
+        .get(app.url("/finance/payments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("工行 0042"), "{page}");
+    let res = admin
+        .post(app.url(&format!("/finance/payments/{id}/confirm")))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let o = body(
+        admin
+            .get(app.url(&format!("/api/v1/orders/{no}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "paid");
+    // Confirming twice is refused.
+    let res = admin
+        .post(app.url(&format!("/api/v1/payments/{id}/confirm")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    books_balance(&app).await;
+
+    // Staff move it on from the order page (each after a confirmation).
+    for action in ["allocate", "ship"] {
+        let confirm = admin
+            .post(app.url(&format!("/orders/{no}/act/{action}")))
+            .form(&[("note", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirm.status(), 200);
+        let res = admin
+            .post(app.url(&format!("/orders/{no}/act/{action}")))
+            .form(&[("confirm", "yes"), ("note", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+    }
+    // The agent sees it shipped and confirms receipt.
+    let page = agent
+        .get(app.url(&order_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("已发货") && page.contains("receive-order"),
+        "{page}"
+    );
+    let res = agent
+        .post(app.url(&format!("/m/orders/{no}/receive")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let list = agent
+        .get(app.url("/m/orders"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(&no) && list.contains("已签收"), "{list}");
+    assert_eq!(stock(&app, &shop).await, (2, 0));
+
+    // Another agent cannot see this order.
+    let b: i64 = sqlx::query_scalar("SELECT id FROM agents WHERE code = 'B'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let other = portal(&app, b, "13800000002").await;
+    assert_eq!(
+        other
+            .get(app.url(&order_url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_top_up_credits_the_prepaid_balance_once_confirmed() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 4).await;
+    let agent = portal(&app, shop.c, "13800000003").await;
+    let form = reqwest::multipart::Form::new()
+        .text("amount", "500.00")
+        .text("reference", "支付宝 77");
+    let res = agent
+        .post(app.url("/m/topup"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let bad = reqwest::multipart::Form::new()
+        .text("amount", "-3")
+        .text("reference", "");
+    let res = agent
+        .post(app.url("/m/topup"))
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let admin = app.login_admin().await;
+    let list = body(admin.get(app.url("/api/v1/payments")).send().await.unwrap()).await;
+    assert_eq!(list["total"], 1);
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let res = admin
+        .post(app.url(&format!("/api/v1/payments/{id}/reject")))
+        .json(&json!({"reason": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let p = body(
+        admin
+            .post(app.url(&format!("/api/v1/payments/{id}/confirm")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(p["status"], "confirmed");
+    let page = agent
+        .get(app.url("/m/topup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("¥500.00"), "{page}");
+    books_balance(&app).await;
+}
