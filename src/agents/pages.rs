@@ -778,7 +778,7 @@ async fn job_page(
     } else if job.kind == "orders.import" {
         ctx.titled(
             "orders.import_progress",
-            &[("menu.finance", None), ("menu.orders", Some("/orders"))],
+            &[("menu.goods", None), ("menu.orders", Some("/orders"))],
         )
     } else {
         ctx.titled(

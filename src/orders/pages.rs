@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{order_no}/act/{action}", post(act))
 }
 
-const ORDERS: (&str, Option<&str>) = ("menu.finance", None);
+const ORDERS: (&str, Option<&str>) = ("menu.goods", None);
 
 fn filter_of(params: &ListParams) -> OrderFilter {
     let get = |k: &str| params.get(k).map(str::to_string);
@@ -56,6 +56,15 @@ struct ListPage {
     orders: Vec<Order>,
     pager: Pager,
     filtered: bool,
+}
+
+impl ListPage {
+    fn statuses(&self) -> Vec<&'static str> {
+        weiops_core::purchase::OrderState::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect()
+    }
 }
 
 async fn list(

@@ -1158,3 +1158,146 @@ async fn earnings_phone_flow(client: Client, app: &TestApp, b_id: i64) {
     );
     screenshot(&client, "portal-earnings-390").await;
 }
+
+/// One product with one SKU in a default warehouse holding `units`.
+async fn goods_fixture(app: &TestApp, units: i64) -> i64 {
+    let system = Actor::system("test");
+    let now = weiops::db::now_ms();
+    let pool = &app.db.pool;
+    let product: i64 = sqlx::query_scalar(
+        "INSERT INTO products (code, name, created_at, updated_at) VALUES ('P1', '玻尿酸补水面膜', $1, $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let sku: i64 = sqlx::query_scalar(
+        "INSERT INTO skus (product_id, code, spec, retail_fen, created_at, updated_at) VALUES ($1, 'SKU-1', '10片/盒', 10000, $2, $2) RETURNING id",
+    )
+    .bind(product)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let warehouse: i64 = sqlx::query_scalar(
+        "INSERT INTO warehouses (code, name, is_default, created_at) VALUES ('WH1', '杭州总仓', 1, $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    weiops::stock::moves::adjust(
+        &mut tx,
+        &system,
+        warehouse,
+        sku,
+        weiops::stock::moves::Kind::PurchaseIn,
+        units,
+        "opening stock",
+        weiops::stock::moves::Ref { kind: "", id: "" },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    sku
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(
+        &app.db,
+        &Actor::system("test"),
+        SETTLE_AGENTS.as_bytes(),
+        &quiet,
+    )
+    .await
+    .expect("agents");
+    goods_fixture(&app, 20).await;
+    let c_id = weiops::agents::store::find_by_code(&app.db, "C")
+        .await
+        .unwrap()
+        .expect("agent C")
+        .id;
+    let phone_app = app.clone();
+    Browser::start(PHONE)
+        .await
+        .run(move |client| async move { shop_phone_flow(client, &phone_app, c_id).await })
+        .await;
+    Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move { goods_desktop_flow(client, &app).await })
+        .await;
+}
+
+async fn shop_phone_flow(client: Client, app: &TestApp, c_id: i64) {
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), c_id)
+        .await
+        .unwrap();
+    client.goto(&app.url("/m/login")).await.unwrap();
+    wait_for(&client, "[data-testid=portal-login]").await;
+    fill(&client, "input[name=phone]", "13800000003").await;
+    fill(&client, "input[name=password]", &first).await;
+    click(&client, "[data-testid=portal-login]").await;
+    wait_for(&client, "[data-testid=portal-password-submit]").await;
+    fill(&client, "input[name=current]", &first).await;
+    fill(&client, "input[name=new]", "Wangwu-2026-pw").await;
+    fill(&client, "input[name=confirm]", "Wangwu-2026-pw").await;
+    click(&client, "[data-testid=portal-password-submit]").await;
+    click(&client, "[data-testid=go-shop]").await;
+    wait_for(&client, "[data-testid=shop-form]").await;
+    assert!(
+        page_width(&client).await <= f64::from(PHONE.width),
+        "shop fits the phone"
+    );
+    screenshot(&client, "portal-shop-390").await;
+    fill(&client, "[data-testid=qty-SKU-1]", "3").await;
+    click(&client, "[data-testid=fulfil-customer]").await;
+    fill(&client, "input[name=receiver_name]", "顾客丙").await;
+    fill(&client, "input[name=receiver_phone]", "13912345678").await;
+    fill(
+        &client,
+        "textarea[name=receiver_address]",
+        "上海市浦东新区世纪大道 100 号",
+    )
+    .await;
+    click(&client, "[data-testid=shop-submit]").await;
+    wait_for(&client, "[data-testid=pay-card]").await;
+    assert_eq!(
+        text_of(&client, "[data-testid=order-amount]").await,
+        "¥210.00"
+    );
+    assert!(
+        text_of(&client, "[data-testid=order-status]")
+            .await
+            .contains("待付款")
+    );
+    assert!(
+        page_width(&client).await <= f64::from(PHONE.width),
+        "order page fits the phone"
+    );
+    screenshot(&client, "portal-order-390").await;
+    client.goto(&app.url("/m/orders")).await.unwrap();
+    wait_for(&client, "[data-testid=my-orders]").await;
+    screenshot(&client, "portal-orders-390").await;
+}
+
+async fn goods_desktop_flow(client: Client, app: &TestApp) {
+    sign_in_admin(&client, app, DESKTOP).await;
+    for (path, name) in [
+        ("/products", "products-1280"),
+        ("/stock", "stock-1280"),
+        ("/stock/movements", "stock-movements-1280"),
+        ("/orders", "orders-app-1280"),
+    ] {
+        client.goto(&app.url(path)).await.unwrap();
+        wait_for(&client, "main").await;
+        screenshot(&client, name).await;
+    }
+    let text = text_of(&client, "[data-testid=orders]").await;
+    assert!(text.contains("待付款"), "orders: {text}");
+}
