@@ -378,8 +378,34 @@ pub fn paid(plan: &Plan, retail: Fen, buyer_level: u8) -> Fen {
 /// Rule 2 lines, each in generation order.
 pub fn order_rewards(plan: &Plan, retail: Fen, buyer_level: u8, ancestors: &[Member]) -> Vec<Line> {
     let mut lines = Vec::new();
+    for_each_order_reward(
+        plan,
+        retail,
+        buyer_level,
+        ancestors,
+        |generation, kind, amount| {
+            lines.push(Line {
+                generation,
+                kind,
+                amount: saturate(amount),
+            });
+        },
+    );
+    lines
+}
+
+/// [`order_rewards`] without allocating: `emit(generation, kind, amount)`
+/// for each line with `amount > 0`, in the same order (the settlement's hot
+/// loop calls this ten million times).
+fn for_each_order_reward(
+    plan: &Plan,
+    retail: Fen,
+    buyer_level: u8,
+    ancestors: &[Member],
+    mut emit: impl FnMut(u8, RewardKind, i128),
+) {
     let Some(buyer_price) = plan.price(buyer_level) else {
-        return lines;
+        return;
     };
     let reach = ancestors.len().min(usize::from(plan.max_generations));
     let chain = ancestors.iter().take(reach).zip(1u8..);
@@ -399,11 +425,7 @@ pub fn order_rewards(plan: &Plan, retail: Fen, buyer_level: u8, ancestors: &[Mem
             };
             let amount = rate_fen(retail, best_price) - rate_fen(retail, own);
             if amount > 0 {
-                lines.push(Line {
-                    generation: g,
-                    kind: RewardKind::LevelDifference,
-                    amount: saturate(amount),
-                });
+                emit(g, RewardKind::LevelDifference, amount);
             }
             best = u.level;
             best_price = own;
@@ -415,15 +437,10 @@ pub fn order_rewards(plan: &Plan, retail: Fen, buyer_level: u8, ancestors: &[Mem
         if u.earns(plan) && u.level <= buyer_level {
             let amount = rate_of(paid, *bp);
             if amount > 0 {
-                lines.push(Line {
-                    generation: g,
-                    kind: RewardKind::Referral,
-                    amount: saturate(amount),
-                });
+                emit(g, RewardKind::Referral, amount);
             }
         }
     }
-    lines
 }
 
 /// The rate of the highest tier with `volume >= threshold`, if any.
@@ -508,41 +525,69 @@ pub fn settle_with_volumes(
     let up = usize::from(plan.max_generations);
     let down = usize::from(plan.team_generations);
 
+    // The tree as compact arrays: the walks below touch a few bytes per
+    // agent instead of a whole `SettleAgent` (millions of random reads).
+    const NONE: u32 = u32::MAX;
+    let sponsor: Vec<u32> = (0..n)
+        .map(|i| {
+            sponsor_of(agents, i)
+                .and_then(|s| u32::try_from(s).ok())
+                .unwrap_or(NONE)
+        })
+        .collect();
+    let member: Vec<Member> = agents
+        .iter()
+        .map(|a| Member {
+            level: a.level,
+            status: a.status,
+        })
+        .collect();
+    let parent = |i: usize| -> Option<usize> {
+        match sponsor[i] {
+            NONE => None,
+            s => Some(s as usize),
+        }
+    };
+
+    // Buffers reused for every order: no allocation in the loop.
+    let mut idx: Vec<usize> = Vec::with_capacity(up);
+    let mut members: Vec<Member> = Vec::with_capacity(up);
+    let mut seen: Vec<usize> = Vec::with_capacity(down + 1);
     for o in orders.iter().filter(|o| o.counted && o.buyer < n) {
         // Ancestors for Rules 1 and 2 (indices and members).
-        let mut idx = Vec::with_capacity(up);
+        idx.clear();
+        members.clear();
         let mut cur = o.buyer;
         while idx.len() < up {
-            match sponsor_of(agents, cur) {
+            match parent(cur) {
                 Some(s) => {
                     idx.push(s);
+                    members.push(member[s]);
                     cur = s;
                 }
                 None => break,
             }
         }
-        let members: Vec<Member> = idx
-            .iter()
-            .map(|&i| Member {
-                level: agents[i].level,
-                status: agents[i].status,
-            })
-            .collect();
-        for line in order_rewards(plan, o.retail, o.buyer_level, &members) {
-            let who = idx[usize::from(line.generation) - 1];
-            let acc = match line.kind {
-                RewardKind::LevelDifference => &mut level_diff[who],
-                RewardKind::Referral => &mut referral[who],
-                RewardKind::Team => continue, // never an order line
-            };
-            *acc += i128::from(line.amount.0);
-        }
+        for_each_order_reward(
+            plan,
+            o.retail,
+            o.buyer_level,
+            &members,
+            |g, kind, amount| {
+                let who = idx[usize::from(g) - 1];
+                match kind {
+                    RewardKind::LevelDifference => level_diff[who] += amount,
+                    RewardKind::Referral => referral[who] += amount,
+                    RewardKind::Team => {} // never an order line
+                }
+            },
+        );
 
         // Rule 3 volume: the buyer and its ancestors up to `down` generations,
         // each counted once (a cycle, invalid input, cannot count twice).
         if plan.team_bonus {
             let p = i128::from(paid(plan, o.retail, o.buyer_level).0);
-            let mut seen: Vec<usize> = Vec::with_capacity(down + 1);
+            seen.clear();
             let mut cur = Some(o.buyer);
             for _ in 0..=down {
                 let Some(c) = cur else { break };
@@ -550,7 +595,7 @@ pub fn settle_with_volumes(
                     seen.push(c);
                     volume[c] += p;
                 }
-                cur = sponsor_of(agents, c);
+                cur = parent(c);
             }
         }
     }
