@@ -125,7 +125,9 @@ fn order_no(now: i64) -> String {
     format!("PO{day}{digits:08}")
 }
 
-fn check(input: &NewOrder) -> std::result::Result<BTreeMap<i64, i64>, FieldErrors> {
+/// The quantities per SKU of a valid order (receiver required unless the
+/// goods stay in cloud stock); shared with cloud-stock shipment requests.
+pub(crate) fn check(input: &NewOrder) -> std::result::Result<BTreeMap<i64, i64>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let mut qty: BTreeMap<i64, i64> = BTreeMap::new();
     if input.lines.is_empty() {
@@ -484,7 +486,7 @@ pub async fn mark_paid(
     order: &OrderHead,
     with: PaidWith,
 ) -> Result<()> {
-    transition(tx, order, OrderAction::Pay, "", actor).await?;
+    let paid = transition(tx, order, OrderAction::Pay, "", actor).await?;
     let now = now_ms();
     sqlx::query("UPDATE orders SET paid_at = $1, payment_method = $2 WHERE id = $3")
         .bind(now)
@@ -521,7 +523,40 @@ pub async fn mark_paid(
         )
         .await?;
     }
-    add_team_sales(tx, engine, order.agent_id, now, order.amount_fen).await
+    add_team_sales(tx, engine, order.agent_id, now, order.amount_fen).await?;
+    if order.fulfilment.as_deref() == Some(Fulfilment::Cloud.as_str()) {
+        store_in_cloud(tx, actor, order, paid).await?;
+    }
+    Ok(())
+}
+
+/// A paid cloud order (存入云库存): its reserved units stay reserved, now
+/// owed to the agent on their cloud-stock ledger, and the order is done.
+async fn store_in_cloud(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    order: &OrderHead,
+    paid: OrderState,
+) -> Result<()> {
+    let warehouse = order
+        .warehouse_id
+        .ok_or_else(|| anyhow::anyhow!("cloud order {} has no warehouse", order.order_no))?;
+    let lines = order_lines(tx, order.id).await?;
+    crate::stock::cloud::credit_order(
+        tx,
+        actor,
+        order.agent_id,
+        warehouse,
+        &order.order_no,
+        &lines,
+    )
+    .await?;
+    let paid = OrderHead {
+        status: paid,
+        ..order.clone()
+    };
+    transition(tx, &paid, OrderAction::Complete, "", actor).await?;
+    Ok(())
 }
 
 /// Pays an unpaid order from the agent's prepaid balance; refused (409)

@@ -1,8 +1,10 @@
 //! Warehouses and stock (仓库与库存): stock per SKU per warehouse,
-//! movements, counts (盘点), low-stock alerts. Every change goes through
-//! `moves`, which keeps stock from ever going negative.
+//! movements, counts (盘点), low-stock alerts, and agents' cloud stock
+//! (云库存, `cloud`). Every change of `stock` goes through `moves`, which
+//! keeps stock from ever going negative.
 
 pub mod api;
+pub mod cloud;
 pub mod moves;
 pub mod pages;
 pub mod rules;
@@ -11,5 +13,5 @@ pub mod store;
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router()
+    pages::router().merge(cloud::router())
 }

@@ -371,7 +371,7 @@ pub struct SkuTotal {
     pub available: i64,
     pub warehouses: i64,
     /// 云仓: goods agents have paid for and keep at head office, owed to
-    /// them. Filled once cloud stock exists; `None` until then.
+    /// them (the sum of their cloud-stock balances; still reserved here).
     pub cloud_owed: Option<i64>,
 }
 
@@ -471,6 +471,7 @@ pub async fn sku_totals(db: &Db, sku_ids: &[i64]) -> Result<HashMap<i64, SkuTota
         w.sql()
     );
     let rows = w.bind(dynamic(sql)).fetch_all(&db.pool).await?;
+    let owed = super::cloud::owed(db, &ids).await?;
     let mut out = HashMap::new();
     for r in rows {
         let on_hand: i64 = r.try_get("on_hand")?;
@@ -484,7 +485,7 @@ pub async fn sku_totals(db: &Db, sku_ids: &[i64]) -> Result<HashMap<i64, SkuTota
                 reserved,
                 available: rules::available(on_hand, reserved),
                 warehouses: r.try_get("n")?,
-                cloud_owed: None,
+                cloud_owed: Some(owed.get(&sku_id).copied().unwrap_or(0)),
             },
         );
     }

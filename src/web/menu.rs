@@ -130,6 +130,16 @@ pub const MENU: &[MenuGroup] = &[
                 permission: Some("stock.read"),
             },
             MenuItem {
+                key: "menu.cloud_stock",
+                href: "/stock/cloud",
+                permission: Some("stock.read"),
+            },
+            MenuItem {
+                key: "menu.cloud_requests",
+                href: "/stock/cloud/requests",
+                permission: Some("stock.read"),
+            },
+            MenuItem {
                 key: "menu.stock_movements",
                 href: "/stock/movements",
                 permission: Some("stock.read"),

@@ -7,6 +7,7 @@ mod agents;
 mod audit;
 mod bad_input;
 mod cli;
+mod cloud;
 #[path = "../common/mod.rs"]
 mod common;
 mod finance;

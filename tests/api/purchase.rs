@@ -19,15 +19,15 @@ async fn body(res: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
 }
 
-struct Shop {
-    warehouse: i64,
-    sku: i64,
-    c: i64,
+pub(crate) struct Shop {
+    pub(crate) warehouse: i64,
+    pub(crate) sku: i64,
+    pub(crate) c: i64,
 }
 
 /// The example network, one product with one SKU (retail ¥100), a
 /// warehouse holding `units` of it.
-async fn shop(app: &TestApp, units: i64) -> Shop {
+pub(crate) async fn shop(app: &TestApp, units: i64) -> Shop {
     let system = Actor::system("test");
     let quiet = |_: &'static str, _: usize, _: usize| {};
     weiops::agents::import::import(&app.db, &system, AGENTS.as_bytes(), &quiet)
@@ -437,7 +437,7 @@ async fn bad_orders_are_refused_and_change_nothing() {
 }
 
 /// Signs the agent in to the portal (first password changed).
-async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
+pub(crate) async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
     let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
         .await
         .unwrap();
