@@ -26,6 +26,7 @@ pub mod orders;
 pub mod org;
 pub mod products;
 pub mod rewards;
+pub mod service;
 pub mod stock;
 pub mod users;
 pub mod web;

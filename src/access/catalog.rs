@@ -56,6 +56,7 @@ permissions! {
     ProductsWrite = "products.write" in "products";
     StockRead = "stock.read" in "stock";
     StockWrite = "stock.write" in "stock";
+    ServiceRead = "service.read" in "service";
 }
 
 /// Every business domain, in menu order: the first segment of a permission

@@ -70,6 +70,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::orders::api::router())
         .merge(crate::products::api::router())
         .merge(crate::stock::api::router())
+        .merge(crate::service::api_router())
 }
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {

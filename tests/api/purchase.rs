@@ -742,3 +742,65 @@ async fn a_top_up_credits_the_prepaid_balance_once_confirmed() {
     assert!(page.contains("¥500.00"), "{page}");
     books_balance(&app).await;
 }
+
+#[tokio::test]
+async fn customer_service_finds_an_order_and_says_when_it_ships() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 5).await;
+    let admin = app.login_admin().await;
+    let placed = body(
+        admin
+            .post(app.url("/api/v1/orders"))
+            .json(&order(&shop, 1))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let no = placed["order_no"].as_str().unwrap().to_string();
+    for q in [&no[..10], "13800000003", "13912345678", "C", "王五"] {
+        let found = body(
+            admin
+                .get(app.url("/api/v1/orders/lookup"))
+                .query(&[("q", q)])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let first = &found.as_array().unwrap_or_else(|| panic!("{q}: {found}"))[0];
+        assert_eq!(first["order"]["order_no"], no.as_str(), "{q}");
+        assert_eq!(first["answer"], "service.answer_unpaid");
+    }
+    let page = admin
+        .get(app.url("/service/lookup"))
+        .query(&[("q", no.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("订单尚未付款") && page.contains(&no),
+        "{page}"
+    );
+    let res = admin
+        .get(app.url("/api/v1/orders/lookup?q=%20"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let role = app.role("viewer", &["orders.read"], "all").await;
+    app.user("viewer", "Viewer-pass-1", vec![role]).await;
+    let viewer = app.login("viewer", "Viewer-pass-1").await;
+    assert_eq!(
+        viewer
+            .get(app.url("/api/v1/orders/lookup?q=PO"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
