@@ -24,6 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pay_order))
         .routes(routes!(cancel_order))
         .routes(routes!(advance_order))
+        .routes(routes!(list_cases, request_case))
+        .routes(routes!(refund_case))
+        .routes(routes!(reject_case))
         .routes(routes!(import_orders))
         .routes(routes!(refund_order))
         .routes(routes!(order_rewards))
@@ -228,4 +231,97 @@ async fn advance_order(
     let note = body.map(|b| b.0.note).unwrap_or_default();
     purchase::advance(&s.db, &who.actor(), &order_no, action, note.trim()).await?;
     Ok(Json(store::get(&s.db, &order_no).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct CaseQuery {
+    /// `requested`, `refunded`, `rejected`.
+    status: Option<String>,
+    order_no: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CasePage {
+    pub items: Vec<super::aftersales::Case>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// After-sales cases (售后), newest first.
+#[utoipa::path(get, path = "/api/v1/after-sales", tag = "orders", params(CaseQuery), responses((status = 200, body = CasePage)))]
+async fn list_cases(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+    axum::extract::Query(q): axum::extract::Query<CaseQuery>,
+) -> Result<Json<CasePage>> {
+    let (items, info) = super::aftersales::list(
+        &s.db,
+        q.status.as_deref(),
+        q.order_no.as_deref(),
+        None,
+        weiops_core::paging::PageRequest::new(q.page, q.per_page),
+    )
+    .await?;
+    Ok(Json(CasePage {
+        items,
+        page: info.page,
+        per_page: info.per_page,
+        total: info.total,
+    }))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CaseCreated {
+    pub case_no: String,
+}
+
+/// Opens a refund-only or return-and-refund case for a paid order.
+#[utoipa::path(post, path = "/api/v1/after-sales", tag = "orders", request_body = super::aftersales::NewCase,
+    responses((status = 201, body = CaseCreated), (status = 409), (status = 422)))]
+async fn request_case(
+    State(s): State<AppState>,
+    who: Need<OrdersWrite>,
+    Json(input): Json<super::aftersales::NewCase>,
+) -> Result<(axum::http::StatusCode, Json<CaseCreated>)> {
+    let case_no = super::aftersales::request(&s.db, &who.actor(), None, &input).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(CaseCreated { case_no }),
+    ))
+}
+
+/// Refunds a case: the order stops counting, goods are released or taken
+/// back (`restock`) or written off, the money is booked, and the order's
+/// rewards are reversed (clawed back when its month is settled).
+#[utoipa::path(post, path = "/api/v1/after-sales/{case_no}/refund", tag = "orders", params(("case_no" = String, Path)),
+    request_body = super::aftersales::Refund, responses((status = 200, body = CaseCreated), (status = 409), (status = 422)))]
+async fn refund_case(
+    State(s): State<AppState>,
+    who: Need<FinanceWrite>,
+    Path(case_no): Path<String>,
+    Json(how): Json<super::aftersales::Refund>,
+) -> Result<Json<CaseCreated>> {
+    super::aftersales::refund(&s.db, &who.actor(), &case_no, &how).await?;
+    Ok(Json(CaseCreated { case_no }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+/// Rejects a case with a reason.
+#[utoipa::path(post, path = "/api/v1/after-sales/{case_no}/reject", tag = "orders", params(("case_no" = String, Path)),
+    request_body = ReasonBody, responses((status = 200, body = CaseCreated), (status = 409), (status = 422)))]
+async fn reject_case(
+    State(s): State<AppState>,
+    who: Need<FinanceWrite>,
+    Path(case_no): Path<String>,
+    Json(body): Json<ReasonBody>,
+) -> Result<Json<CaseCreated>> {
+    super::aftersales::reject(&s.db, &who.actor(), &case_no, &body.reason).await?;
+    Ok(Json(CaseCreated { case_no }))
 }

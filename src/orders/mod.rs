@@ -1,6 +1,8 @@
 //! Orders (订单): imported historical orders today; orders placed in weiops
 //! (the goods side) share the same table and reward path.
 
+pub mod aftersales;
+pub mod aftersales_pages;
 pub mod api;
 pub mod import;
 pub mod pages;
@@ -11,5 +13,7 @@ pub mod store;
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router().merge(portal::router())
+    pages::router()
+        .merge(portal::router())
+        .merge(aftersales_pages::router())
 }

@@ -313,6 +313,10 @@ impl OrderPage {
         self.o.status == "pending_payment"
     }
 
+    fn can_request_aftersales(&self) -> bool {
+        self.o.counted && self.o.fulfilment.as_deref() != Some("cloud")
+    }
+
     fn can_receive(&self) -> bool {
         self.o.status == "shipped"
     }

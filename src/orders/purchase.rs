@@ -776,3 +776,44 @@ pub async fn lines(db: &Db, order_id: i64) -> Result<Vec<LineView>> {
         })
         .collect()
 }
+
+/// Refunds a paid order inside `tx` (after-sales): the order stops
+/// counting; goods that never left the warehouse (paid, picking) are
+/// released. Returns the state it was in.
+pub async fn refund_in(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    order: &OrderHead,
+    note: &str,
+) -> Result<OrderState> {
+    transition(tx, order, OrderAction::Refund, note, actor).await?;
+    sqlx::query("UPDATE orders SET refunded_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(order.id)
+        .execute(&mut **tx)
+        .await?;
+    if matches!(order.status, OrderState::Paid | OrderState::Picking)
+        && let Some(w) = order.warehouse_id
+    {
+        for (sku, qty) in order_lines(tx, order.id).await? {
+            moves::release(
+                tx,
+                actor,
+                w,
+                sku,
+                qty,
+                Ref {
+                    kind: "order",
+                    id: &order.order_no,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(order.status)
+}
+
+/// The lines of an order as (sku, qty), inside a transaction.
+pub async fn line_quantities(tx: &mut Tx<'_>, order_id: i64) -> Result<Vec<(i64, i64)>> {
+    order_lines(tx, order_id).await
+}

@@ -120,6 +120,11 @@ pub const MENU: &[MenuGroup] = &[
                 permission: Some("orders.read"),
             },
             MenuItem {
+                key: "menu.aftersales",
+                href: "/aftersales",
+                permission: Some("orders.read"),
+            },
+            MenuItem {
                 key: "menu.order_lookup",
                 href: "/service/lookup",
                 permission: Some("service.read"),

@@ -804,3 +804,269 @@ async fn customer_service_finds_an_order_and_says_when_it_ships() {
         403
     );
 }
+
+/// Places and pays an order of `qty` for agent C from a topped-up balance.
+async fn paid_order(app: &TestApp, admin: &reqwest::Client, shop: &Shop, qty: i64) -> String {
+    let id = weiops::finance::payments::submit(
+        &app.db,
+        &Actor::system("test"),
+        &weiops::finance::payments::NewPayment {
+            agent_id: shop.c,
+            order_no: None,
+            amount_fen: 7_000 * qty,
+            reference: "top-up".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
+        .await
+        .unwrap();
+    let placed = body(
+        admin
+            .post(app.url("/api/v1/orders"))
+            .json(&order(shop, qty))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let no = placed["order_no"].as_str().unwrap().to_string();
+    let res = admin
+        .post(app.url(&format!("/api/v1/orders/{no}/pay")))
+        .json(&json!({"method": "balance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    no
+}
+
+#[tokio::test]
+async fn after_sales_refunds_take_goods_back_return_the_money_and_reverse_rewards() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let admin = app.login_admin().await;
+    let no = paid_order(&app, &admin, &shop, 2).await;
+    for action in ["allocate", "ship"] {
+        admin
+            .post(app.url(&format!("/api/v1/orders/{no}/{action}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(stock(&app, &shop).await, (8, 0));
+    let team = |app: &TestApp| {
+        let pool = app.db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT s.team_fen FROM agent_team_sales s JOIN agents a ON a.id = s.agent_id WHERE a.code = 'A'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(team(&app).await, 14_000);
+
+    // A case needs a valid kind and a reason; then one open case per order.
+    let res = admin
+        .post(app.url("/api/v1/after-sales"))
+        .json(&json!({"order_no": no, "kind": "swap", "reason": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let case = body(
+        admin
+            .post(app.url("/api/v1/after-sales"))
+            .json(&json!({"order_no": no, "kind": "return_refund", "reason": "包装破损"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["case_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = admin
+        .post(app.url("/api/v1/after-sales"))
+        .json(&json!({"order_no": no, "kind": "refund_only", "reason": "again"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+
+    // Returned goods need a decision: back to stock or written off.
+    let res = admin
+        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
+        .json(&json!({"refund_to": "balance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = admin
+        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
+        .json(&json!({"refund_to": "balance", "goods": "restock"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let o = body(
+        admin
+            .get(app.url(&format!("/api/v1/orders/{no}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "refunded");
+    assert_eq!(o["order"]["counted"], false);
+    assert_eq!(stock(&app, &shop).await, (10, 0), "the goods are back");
+    assert_eq!(
+        weiops::finance::ledger::prepaid_balance(&app.db.pool, shop.c)
+            .await
+            .unwrap()
+            .0,
+        14_000,
+        "the money is back on the balance"
+    );
+    assert_eq!(team(&app).await, 0, "team purchases no longer include it");
+    books_balance(&app).await;
+    // Decided once.
+    let res = admin
+        .post(app.url(&format!("/api/v1/after-sales/{case}/reject")))
+        .json(&json!({"reason": "late"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let cases = body(
+        admin
+            .get(app.url("/api/v1/after-sales?status=refunded"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(cases["total"], 1);
+}
+
+#[tokio::test]
+async fn refunding_an_order_of_a_settled_month_claws_its_rewards_back() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let admin = app.login_admin().await;
+    let no = paid_order(&app, &admin, &shop, 1).await;
+    // Settle this month: computed by the system, approved by admin.
+    let period = weiops_core::time::Period::containing(weiops::db::now_ms()).unwrap();
+    let run = weiops::rewards::settlement::compute(&app.db, &Actor::system("test"), period)
+        .await
+        .unwrap()
+        .run;
+    // C (level 4) bought ¥100 retail: B earns 7,000 − 5,000 + 210, A 1,000 + 140.
+    assert_eq!(run.total_fen, 2_210 + 1_140);
+    let res = admin
+        .post(app.url(&format!("/api/v1/settlements/{}/approve", run.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let case = body(
+        admin
+            .post(app.url("/api/v1/after-sales"))
+            .json(&json!({"order_no": no, "kind": "refund_only", "reason": "顾客退货"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["case_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Not shipped yet: the reservation is released, money goes back offline.
+    let res = admin
+        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
+        .json(&json!({"refund_to": "offline"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(stock(&app, &shop).await, (10, 0));
+    let clawed: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM reward_adjustments",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(clawed, -(2_210 + 1_140));
+    books_balance(&app).await;
+    // The import-only refund path refuses orders placed in weiops.
+    let res = admin
+        .post(app.url(&format!("/api/v1/orders/{no}/refund")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+}
+
+#[tokio::test]
+async fn an_agent_asks_for_a_refund_in_the_portal_and_finance_refunds_from_the_list() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let admin = app.login_admin().await;
+    let no = paid_order(&app, &admin, &shop, 1).await;
+    let agent = portal(&app, shop.c, "13800000003").await;
+    let res = agent
+        .post(app.url(&format!("/m/orders/{no}/aftersales")))
+        .form(&[("kind", "refund_only"), ("reason", "不想要了")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = admin
+        .get(app.url("/aftersales"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&no) && page.contains("不想要了") && page.contains("待处理"),
+        "{page}"
+    );
+    let case: String = sqlx::query_scalar("SELECT case_no FROM after_sales")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let confirm = admin
+        .post(app.url(&format!("/aftersales/{case}/refund")))
+        .form(&[("refund_to", "balance")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("data-testid=\"confirm\""), "{confirm}");
+    let res = admin
+        .post(app.url(&format!("/aftersales/{case}/refund")))
+        .form(&[("refund_to", "balance"), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = agent
+        .get(app.url(&format!("/m/orders/{no}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已退款"), "{page}");
+    assert_eq!(stock(&app, &shop).await, (10, 0));
+}
