@@ -40,6 +40,16 @@
       if (history.length > 1) { e.preventDefault(); history.back(); }
     });
   });
+  // Tracking-number inputs (打单): a barcode scanner types the number and
+  // Enter; Enter moves to the next input instead of submitting the form.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key !== "Enter" || !t.matches || !t.matches("input[data-scan]")) return;
+    e.preventDefault();
+    var all = Array.prototype.slice.call(document.querySelectorAll("input[data-scan]"));
+    var next = all[all.indexOf(t) + 1];
+    if (next) next.focus();
+  });
   // Batch buttons act on the checked rows: disabled while none is checked.
   function syncBatch() {
     document.querySelectorAll("[data-batch]").forEach(function (b) {

@@ -292,6 +292,7 @@ struct HomePage {
     cert_state: &'static str,
     team: Team,
     pending: i64,
+    notices: Vec<crate::shipping::store::Notice>,
 }
 
 async fn home(State(s): State<AppState>, ctx: PublicCtx, me: AgentSession) -> Result<Response> {
@@ -316,6 +317,7 @@ async fn home(State(s): State<AppState>, ctx: PublicCtx, me: AgentSession) -> Re
     .fetch_one(&s.db.pool)
     .await?
     .try_get("n")?;
+    let notices = crate::shipping::store::unread_notices(&s.db, me.agent.id, 5).await?;
     Ok(web::page(HomePage {
         ctx,
         me: me.agent,
@@ -324,6 +326,7 @@ async fn home(State(s): State<AppState>, ctx: PublicCtx, me: AgentSession) -> Re
         cert_state,
         team,
         pending,
+        notices,
     }))
 }
 

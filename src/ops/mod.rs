@@ -40,6 +40,7 @@ use crate::web::PageCtx;
         (name = "finance", description = "The double-entry ledger, statements, agent withdrawals"),
         (name = "products", description = "Products, SKUs, prices per agent level"),
         (name = "stock", description = "Warehouses, stock, movements, counts"),
+        (name = "shipping", description = "Shipments, carriers, tracking numbers"),
     )
 )]
 struct ApiDoc;
@@ -70,6 +71,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::orders::api::router())
         .merge(crate::products::api::router())
         .merge(crate::stock::api::router())
+        .merge(crate::shipping::api::router())
         .merge(crate::service::api_router())
 }
 

@@ -20,6 +20,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/app.js"),
     ),
     (
+        "print.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/print.css"),
+    ),
+    (
         "logo.svg",
         "image/svg+xml",
         include_bytes!("../../assets/logo.svg"),

@@ -120,6 +120,11 @@ pub const MENU: &[MenuGroup] = &[
                 permission: Some("orders.read"),
             },
             MenuItem {
+                key: "menu.shipping",
+                href: "/shipping",
+                permission: Some("orders.read"),
+            },
+            MenuItem {
                 key: "menu.aftersales",
                 href: "/aftersales",
                 permission: Some("orders.read"),

@@ -17,6 +17,7 @@ mod org;
 mod products;
 mod purchase;
 mod settlement;
+mod shipping;
 mod stock;
 mod tokens;
 mod users;

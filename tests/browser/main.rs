@@ -1228,9 +1228,44 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
         .await
         .run(move |client| async move { shop_phone_flow(client, &phone_app, c_id).await })
         .await;
+    // Pay the portal's order from a topped-up balance and pick it, so it
+    // waits for a waybill.
+    let system = Actor::system("test");
+    let no: String = sqlx::query_scalar("SELECT order_no FROM orders WHERE source = 'app'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let id = weiops::finance::payments::submit(
+        &app.db,
+        &system,
+        &weiops::finance::payments::NewPayment {
+            agent_id: c_id,
+            order_no: None,
+            amount_fen: 100_000,
+            reference: "top-up".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    weiops::finance::payments::confirm(&app.db, &system, id)
+        .await
+        .unwrap();
+    weiops::orders::purchase::pay_from_balance(&app.db, &system, &no, None)
+        .await
+        .unwrap();
+    weiops::orders::purchase::advance(
+        &app.db,
+        &system,
+        &no,
+        weiops_core::purchase::OrderAction::Allocate,
+        "",
+    )
+    .await
+    .unwrap();
     Browser::start(DESKTOP)
         .await
-        .run(move |client| async move { goods_desktop_flow(client, &app).await })
+        .run(move |client| async move { goods_desktop_flow(client, &app, no).await })
         .await;
 }
 
@@ -1248,6 +1283,7 @@ async fn shop_phone_flow(client: Client, app: &TestApp, c_id: i64) {
     fill(&client, "input[name=new]", "Wangwu-2026-pw").await;
     fill(&client, "input[name=confirm]", "Wangwu-2026-pw").await;
     click(&client, "[data-testid=portal-password-submit]").await;
+    wait_for(&client, "[data-testid=go-shop]").await;
     click(&client, "[data-testid=go-shop]").await;
     wait_for(&client, "[data-testid=shop-form]").await;
     assert!(
@@ -1286,7 +1322,7 @@ async fn shop_phone_flow(client: Client, app: &TestApp, c_id: i64) {
     screenshot(&client, "portal-orders-390").await;
 }
 
-async fn goods_desktop_flow(client: Client, app: &TestApp) {
+async fn goods_desktop_flow(client: Client, app: &TestApp, no: String) {
     sign_in_admin(&client, app, DESKTOP).await;
     for (path, name) in [
         ("/products", "products-1280"),
@@ -1299,5 +1335,23 @@ async fn goods_desktop_flow(client: Client, app: &TestApp) {
         screenshot(&client, name).await;
     }
     let text = text_of(&client, "[data-testid=orders]").await;
-    assert!(text.contains("待付款"), "orders: {text}");
+    assert!(text.contains("配货中"), "orders: {text}");
+
+    // 打单: the order waits on the shipping page; its waybill prints with
+    // the Code 128 barcode and, with privacy on, a masked phone.
+    client.goto(&app.url("/shipping")).await.unwrap();
+    wait_for(&client, "main").await;
+    screenshot(&client, "shipping-1280").await;
+    client
+        .goto(&app.url(&format!("/shipping/waybills?no={no}&privacy=1")))
+        .await
+        .unwrap();
+    wait_for(&client, "svg").await;
+    let html = client.source().await.unwrap();
+    assert!(
+        html.contains("139****5678") && !html.contains("13912345678"),
+        "masked phone"
+    );
+    assert!(html.contains(&no), "the order number under the barcode");
+    screenshot(&client, "waybill-1280").await;
 }
