@@ -672,27 +672,41 @@ pub async fn advance(
     action: OrderAction,
     note: &str,
 ) -> Result<OrderState> {
+    let order = head(db, order_no).await?;
+    let mut tx = db.pool.begin().await?;
+    let to = advance_in(&mut tx, actor, &order, action, note).await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+/// The move of [`advance`] inside the caller's transaction (打单 records
+/// the shipment in the same one). `order` must be read by [`head`].
+pub async fn advance_in(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    order: &OrderHead,
+    action: OrderAction,
+    note: &str,
+) -> Result<OrderState> {
     if matches!(
         action,
         OrderAction::Pay | OrderAction::Cancel | OrderAction::Close | OrderAction::Refund
     ) {
         return Err(Error::Conflict("orders.transition_refused"));
     }
-    let order = head(db, order_no).await?;
+    // Goods kept in the agent's cloud stock complete at payment; shipping
+    // them is a cloud-stock request, not a move of this order.
     let cloud = order.fulfilment.as_deref() == Some("cloud");
-    // Goods for the agent's cloud stock complete at payment time's
-    // warehouse; shipping them is a cloud-stock request, not this order.
     if cloud && matches!(action, OrderAction::Allocate | OrderAction::Ship) {
         return Err(Error::Conflict("orders.transition_refused"));
     }
-    let mut tx = db.pool.begin().await?;
-    let to = transition(&mut tx, &order, action, note, actor).await?;
+    let to = transition(tx, order, action, note, actor).await?;
     if action == OrderAction::Ship
         && let Some(w) = order.warehouse_id
     {
-        for (sku, qty) in order_lines(&mut tx, order.id).await? {
+        for (sku, qty) in order_lines(tx, order.id).await? {
             moves::ship_reserved(
-                &mut tx,
+                tx,
                 actor,
                 w,
                 sku,
@@ -705,7 +719,6 @@ pub async fn advance(
             .await?;
         }
     }
-    tx.commit().await?;
     Ok(to)
 }
 

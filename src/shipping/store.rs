@@ -351,8 +351,14 @@ pub async fn ship(
         e => e,
     })?;
     let is_order = parcel.kind == "order";
-    // Reserve the tracking number: the unique index refuses a duplicate
-    // before the order or request moves.
+    // One transaction: the tracking number (unique), the order's or
+    // request's move with its stock, the notice and the audit entry.
+    let order_head = if is_order {
+        Some(purchase::head(db, &parcel.no).await?)
+    } else {
+        None
+    };
+    let mut tx = db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO shipments (order_id, cloud_request_id, carrier, tracking_no, status, created_at, shipped_by, shipped_by_name) \
          VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) RETURNING id",
@@ -364,27 +370,18 @@ pub async fn ship(
     .bind(now_ms())
     .bind(actor.user_id)
     .bind(&actor.name)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *tx)
     .await
     .on_unique(Error::Conflict("shipping.duplicate_tracking"))?
     .try_get("id")?;
     let note = format!("{} {}", carrier.name, tracking_no);
-    let moved = if is_order {
-        purchase::advance(db, actor, &parcel.no, OrderAction::Ship, &note)
-            .await
-            .map(|_| ())
-    } else {
-        cloud::ship(db, actor, parcel.id, &carrier.name, tracking_no).await
-    };
-    if let Err(e) = moved {
-        sqlx::query("DELETE FROM shipments WHERE id = $1 AND status = 'pending'")
-            .bind(id)
-            .execute(&db.pool)
-            .await?;
-        return Err(e);
+    match &order_head {
+        Some(order) => {
+            purchase::advance_in(&mut tx, actor, order, OrderAction::Ship, &note).await?;
+        }
+        None => cloud::ship_in(&mut tx, db, actor, parcel.id, &carrier.name, tracking_no).await?,
     }
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE shipments SET status = 'shipped', shipped_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)

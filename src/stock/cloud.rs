@@ -447,6 +447,22 @@ fn moved(rows_affected: u64) -> Result<()> {
 /// the reserved units leave the warehouse.
 #[tracing::instrument(skip(db, actor))]
 pub async fn ship(db: &Db, actor: &Actor, id: i64, carrier: &str, tracking_no: &str) -> Result<()> {
+    let mut tx = db.pool.begin().await?;
+    ship_in(&mut tx, db, actor, id, carrier, tracking_no).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`ship`] inside the caller's transaction (打单 records the shipment in
+/// the same one).
+pub async fn ship_in(
+    tx: &mut crate::db::Tx<'_>,
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    carrier: &str,
+    tracking_no: &str,
+) -> Result<()> {
     let (carrier, tracking_no) = (carrier.trim(), tracking_no.trim());
     let mut e = FieldErrors::default();
     if carrier.is_empty() || carrier.chars().count() > 30 {
@@ -457,7 +473,6 @@ pub async fn ship(db: &Db, actor: &Actor, id: i64, carrier: &str, tracking_no: &
     }
     e.into_result()?;
     let r = get(db, id).await?;
-    let mut tx = db.pool.begin().await?;
     let n = sqlx::query(
         "UPDATE cloud_requests SET status = 'shipped', shipped_at = $1, carrier = $2, tracking_no = $3 \
          WHERE id = $4 AND status = 'pending'",
@@ -466,13 +481,13 @@ pub async fn ship(db: &Db, actor: &Actor, id: i64, carrier: &str, tracking_no: &
     .bind(carrier)
     .bind(tracking_no)
     .bind(r.id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     moved(n)?;
     for l in &r.lines {
         moves::ship_reserved(
-            &mut tx,
+            tx,
             actor,
             r.warehouse_id,
             l.sku_id,
@@ -485,7 +500,7 @@ pub async fn ship(db: &Db, actor: &Actor, id: i64, carrier: &str, tracking_no: &
         .await?;
     }
     audit::record(
-        &mut tx,
+        tx,
         actor,
         Change::new("cloud.ship", "cloud_request", &r.request_no)
             .summary(format!("{carrier} {tracking_no}"))
@@ -493,7 +508,6 @@ pub async fn ship(db: &Db, actor: &Actor, id: i64, carrier: &str, tracking_no: &
             .after(serde_json::json!({"status": "shipped", "carrier": carrier, "tracking_no": tracking_no})),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
