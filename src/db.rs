@@ -129,6 +129,18 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The number a document carries (`PO`, `TH`, `SH` …): the prefix, the
+/// Beijing date and 8 random digits. Readable on a waybill, not guessable;
+/// uniqueness is the table's index (callers retry or refuse a clash).
+pub fn document_no(prefix: &str, now: i64) -> String {
+    let day = weiops_core::time::beijing_date(now)
+        .map(|d| d.strftime("%Y%m%d").to_string())
+        .unwrap_or_default();
+    let mut n = [0u8; 8];
+    let _ = getrandom::fill(&mut n);
+    format!("{prefix}{day}{:08}", u64::from_le_bytes(n) % 100_000_000)
+}
+
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }

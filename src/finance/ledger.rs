@@ -190,24 +190,25 @@ async fn apply_balances(
     Ok(())
 }
 
-/// An agent's prepaid balance (货款余额, account 2203).
-pub async fn prepaid_balance(pool: &sqlx::AnyPool, agent_id: i64) -> Result<Fen> {
-    let row = sqlx::query("SELECT balance_fen FROM agent_prepayments WHERE agent_id = $1")
-        .bind(agent_id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(Fen(match row {
-        Some(r) => r.try_get("balance_fen")?,
-        None => 0,
-    }))
-}
-
 /// An agent's wallet balance (released rewards minus withdrawals).
 pub async fn wallet_balance(pool: &sqlx::AnyPool, agent_id: i64) -> Result<Fen> {
-    let row = sqlx::query("SELECT balance_fen FROM agent_wallets WHERE agent_id = $1")
-        .bind(agent_id)
-        .fetch_optional(pool)
-        .await?;
+    cached_balance(pool, Cache::WALLETS, agent_id).await
+}
+
+/// An agent's prepaid balance (货款余额, account 2203).
+pub async fn prepaid_balance(pool: &sqlx::AnyPool, agent_id: i64) -> Result<Fen> {
+    cached_balance(pool, Cache::PREPAYMENTS, agent_id).await
+}
+
+/// The balance a cache table holds for an agent (0 when it has no row).
+async fn cached_balance(pool: &sqlx::AnyPool, cache: Cache, agent_id: i64) -> Result<Fen> {
+    let row = crate::db::dynamic(format!(
+        "SELECT balance_fen FROM {} WHERE agent_id = $1",
+        cache.table
+    ))
+    .bind(agent_id)
+    .fetch_optional(pool)
+    .await?;
     Ok(Fen(match row {
         Some(r) => r.try_get("balance_fen")?,
         None => 0,

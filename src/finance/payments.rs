@@ -64,15 +64,7 @@ pub fn proof_kind(bytes: &[u8]) -> Option<&'static str> {
     if bytes.len() > 5 * 1024 * 1024 {
         return None;
     }
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(b"\xFF\xD8\xFF") {
-        Some("image/jpeg")
-    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
+    crate::web::image_kind(bytes).map(|(_, content_type)| content_type)
 }
 
 /// Records a transfer waiting for finance. The proof image is stored in

@@ -74,15 +74,6 @@ pub struct Refund {
     pub goods: Option<String>,
 }
 
-fn case_no(now: i64) -> String {
-    let day = weiops_core::time::beijing_date(now)
-        .map(|d| d.strftime("%Y%m%d").to_string())
-        .unwrap_or_default();
-    let mut n = [0u8; 8];
-    let _ = getrandom::fill(&mut n);
-    format!("SH{day}{:08}", u64::from_le_bytes(n) % 100_000_000)
-}
-
 /// Opens a case for a paid order (one open case per order). `agent_id`
 /// limits it to the agent's own orders (the portal).
 #[tracing::instrument(skip(db, actor, input))]
@@ -122,7 +113,7 @@ pub async fn request(
         return Err(Error::Conflict("aftersales.already_open"));
     }
     let now = now_ms();
-    let no = case_no(now);
+    let no = crate::db::document_no("SH", now);
     let mut tx = db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO after_sales (case_no, order_id, agent_id, kind, status, reason, amount_fen, created_by_name, created_at) \

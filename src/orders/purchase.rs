@@ -113,18 +113,6 @@ async fn default_warehouse(db: &Db) -> Result<i64> {
     Ok(row.try_get("id")?)
 }
 
-/// `PO` + Beijing date + 8 random digits: readable on a waybill, not
-/// guessable, unique by index (a clash is retried).
-fn order_no(now: i64) -> String {
-    let day = weiops_core::time::beijing_date(now)
-        .map(|d| d.strftime("%Y%m%d").to_string())
-        .unwrap_or_default();
-    let mut n = [0u8; 8];
-    let _ = getrandom::fill(&mut n);
-    let digits = u64::from_le_bytes(n) % 100_000_000;
-    format!("PO{day}{digits:08}")
-}
-
 /// The quantities per SKU of a valid order (receiver required unless the
 /// goods stay in cloud stock); shared with cloud-stock shipment requests.
 pub(crate) fn check(input: &NewOrder) -> std::result::Result<BTreeMap<i64, i64>, FieldErrors> {
@@ -254,7 +242,7 @@ pub async fn place(
         )
     };
     for attempt in 0..3 {
-        let no = order_no(now);
+        let no = crate::db::document_no("PO", now);
         let mut tx = db.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO orders (order_no, agent_id, buyer_level, retail_fen, paid_fen, status, counted, source, \

@@ -21,6 +21,7 @@ use crate::agents::levels::{self, Level};
 use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
 use crate::http::AppState;
+use crate::web::image_kind;
 use crate::web::list::{ListParams, Pager, SortHeader};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -506,20 +507,6 @@ async fn sku_create(
 }
 
 // ---------------------------------------------------------------- pictures
-
-/// The kind of picture the bytes are, by their first bytes (never by the
-/// name or the declared type): `(extension, content type)`.
-pub fn image_kind(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(("png", "image/png"))
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(("jpg", "image/jpeg"))
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some(("webp", "image/webp"))
-    } else {
-        None
-    }
-}
 
 fn content_type_of(file: &str) -> &'static str {
     match file.rsplit('.').next() {

@@ -298,17 +298,6 @@ impl CloudRequest {
     }
 }
 
-/// `TH` (提货) + Beijing date + 8 random digits, like order numbers.
-fn request_no(now: i64) -> String {
-    let day = weiops_core::time::beijing_date(now)
-        .map(|d| d.strftime("%Y%m%d").to_string())
-        .unwrap_or_default();
-    let mut n = [0u8; 8];
-    let _ = getrandom::fill(&mut n);
-    let digits = u64::from_le_bytes(n) % 100_000_000;
-    format!("TH{day}{digits:08}")
-}
-
 /// Where a request ships from when it does not say: the warehouse holding
 /// most of the agent's cloud stock of these SKUs, else the default one.
 async fn warehouse_for(db: &Db, agent: i64, skus: &[i64]) -> Result<i64> {
@@ -371,7 +360,7 @@ pub async fn request(db: &Db, actor: &Actor, input: &NewRequest) -> Result<Outco
         .unwrap_or_default();
     let now = now_ms();
     for attempt in 0..3 {
-        let no = request_no(now);
+        let no = crate::db::document_no("TH", now);
         let mut tx = db.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO cloud_requests (request_no, agent_id, warehouse_id, status, receiver_name, receiver_phone, receiver_address, note, created_at) \

@@ -258,6 +258,21 @@ pub fn page_with_status<T: Template>(status: StatusCode, t: T) -> Response {
     (status, Html(render(&t))).into_response()
 }
 
+/// The kind of picture the bytes are, by their first bytes (never by the
+/// name or the declared type): `(extension, content type)`. PNG, JPEG and
+/// WebP: what product pictures and payment proofs accept.
+pub fn image_kind(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("png", "image/png"))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("jpg", "image/jpeg"))
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("webp", "image/webp"))
+    } else {
+        None
+    }
+}
+
 /// 303 to `to`, with a flash message for the next page.
 pub fn redirect_with_flash(to: &str, kind: &str, key: &str, arg: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
