@@ -556,7 +556,7 @@ fn print_rejected(rows: &[crate::error::RowProblem], file: &std::path::Path) -> 
     let mut shown = 0usize;
     for r in rows {
         if r.row == 0 {
-            eprintln!("{}", locale.t(&r.key).replace("%{n}", &r.value));
+            eprintln!("{}", locale.tf(&r.key, &[("n", &r.value)]));
             continue;
         }
         shown += 1;

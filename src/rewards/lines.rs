@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::Row;
 use weiops_core::agents::AgentStatus;
 use weiops_core::money::Fen;
-use weiops_core::rewards::{Member, Plan, RewardKind, order_rewards, team_bonus};
+use weiops_core::rewards::{Line, Member, Plan, RewardKind, order_rewards, team_bonus};
 use weiops_core::time::Period;
 
 use super::settlement::{self, RunStatus};
@@ -104,15 +104,12 @@ fn status_of(s: &str) -> AgentStatus {
 }
 
 /// The tree to read: the run's snapshot or the live table.
-fn tree(run: Option<i64>) -> (String, String) {
+fn tree(run: Option<i64>) -> String {
     match run {
-        Some(id) => (
-            format!(
-                "(SELECT agent_id AS id, sponsor_id, level, status FROM settlement_agents WHERE run_id = {id})"
-            ),
-            "snapshot".into(),
+        Some(id) => format!(
+            "(SELECT agent_id AS id, sponsor_id, level, status FROM settlement_agents WHERE run_id = {id})"
         ),
-        None => ("agents".into(), "live".into()),
+        None => "agents".into(),
     }
 }
 
@@ -134,9 +131,81 @@ async fn node(db: &Db, t: &str, id: i64) -> Result<Option<Node>> {
 }
 
 fn level_name(locale: Locale, level: i64) -> String {
-    locale
-        .t("rewards.level_n")
-        .replace("%{n}", &level.to_string())
+    locale.tf("rewards.level_n", &[("n", &level.to_string())])
+}
+
+/// The order side of a reward line's sentence.
+struct Sale<'a> {
+    buyer: &'a str,
+    order_no: &'a str,
+    retail: i64,
+    buyer_level: i64,
+    paid: i64,
+}
+
+/// The sentence of one Rule 1 or Rule 2 line, the same in every view:
+/// `from` and `to` are the levels of a level difference.
+fn explain(
+    locale: Locale,
+    sale: &Sale<'_>,
+    line: &Line,
+    plan: &Plan,
+    from: i64,
+    to: i64,
+) -> String {
+    let amount = line.amount.to_string();
+    match line.kind {
+        RewardKind::LevelDifference => locale.tf(
+            "rewards.explain_level_diff",
+            &[
+                ("buyer", sale.buyer),
+                ("order", sale.order_no),
+                ("retail", &Fen(sale.retail).to_string()),
+                ("level", &level_name(locale, sale.buyer_level)),
+                ("from", &from.to_string()),
+                ("to", &to.to_string()),
+                ("amount", &amount),
+            ],
+        ),
+        _ => locale.tf(
+            "rewards.explain_referral",
+            &[
+                ("buyer", sale.buyer),
+                ("order", sale.order_no),
+                ("paid", &Fen(sale.paid).to_string()),
+                ("g", &line.generation.to_string()),
+                (
+                    "rate",
+                    &plan
+                        .referral_bp
+                        .get(usize::from(line.generation) - 1)
+                        .copied()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                ("amount", &amount),
+            ],
+        ),
+    }
+}
+
+/// The sentence of a clawback.
+fn explain_clawback(
+    locale: Locale,
+    order_no: &str,
+    origin: &str,
+    rule: &str,
+    amount: i64,
+) -> String {
+    locale.tf(
+        "rewards.explain_clawback",
+        &[
+            ("order", order_no),
+            ("origin", origin),
+            ("rule", &locale.t(&format!("rewards.rule.{rule}"))),
+            ("amount", &Fen(amount).to_string()),
+        ],
+    )
 }
 
 /// The explanation of one agent's month.
@@ -159,7 +228,7 @@ pub async fn for_agent(
         Some(r) => r.plan()?.plan,
         None => super::plan::current(db).await?.plan,
     };
-    let (t, _) = tree(settled.map(|r| r.id));
+    let t = tree(settled.map(|r| r.id));
     let my_node = node(db, &t, me_id).await?.ok_or(Error::NotFound)?;
     let my_sponsor = match my_node.sponsor {
         Some(s) => node(db, &t, s).await?,
@@ -245,28 +314,14 @@ pub async fn for_agent(
             };
             let buyer_name: String = r.try_get("name")?;
             let order_no: String = r.try_get("order_no")?;
-            let explanation = match l.kind {
-                RewardKind::LevelDifference => locale
-                    .t("rewards.explain_level_diff")
-                    .replace("%{buyer}", &buyer_name)
-                    .replace("%{order}", &order_no)
-                    .replace("%{retail}", &Fen(retail).to_string())
-                    .replace("%{level}", &level_name(locale, buyer_level))
-                    .replace("%{from}", &best.to_string())
-                    .replace("%{to}", &my_node.level.to_string())
-                    .replace("%{amount}", &l.amount.to_string()),
-                _ => locale
-                    .t("rewards.explain_referral")
-                    .replace("%{buyer}", &buyer_name)
-                    .replace("%{order}", &order_no)
-                    .replace("%{paid}", &Fen(paid).to_string())
-                    .replace("%{g}", &g.to_string())
-                    .replace(
-                        "%{rate}",
-                        &weiops_core::money::Bp(rate_bp as u32).to_string(),
-                    )
-                    .replace("%{amount}", &l.amount.to_string()),
+            let sale = Sale {
+                buyer: &buyer_name,
+                order_no: &order_no,
+                retail,
+                buyer_level,
+                paid,
             };
+            let explanation = explain(locale, &sale, &l, &plan, best, my_node.level);
             lines.push(RewardLine {
                 order_no,
                 buyer_code: r.try_get("code")?,
@@ -315,11 +370,14 @@ pub async fn for_agent(
             .filter(|(t, _)| volume >= *t)
             .max_by_key(|(t, _)| *t)
             .map_or(0, |(_, r)| i64::from(r.0));
-        let explanation = locale
-            .t("rewards.explain_team")
-            .replace("%{volume}", &volume.to_string())
-            .replace("%{rate}", &weiops_core::money::Bp(rate as u32).to_string())
-            .replace("%{amount}", &amount.to_string());
+        let explanation = locale.tf(
+            "rewards.explain_team",
+            &[
+                ("volume", &volume.to_string()),
+                ("rate", &weiops_core::money::Bp(rate as u32).to_string()),
+                ("amount", &amount.to_string()),
+            ],
+        );
         Some(TeamLine {
             volume_fen: volume.0,
             rate_bp: if amount.0 > 0 { rate } else { 0 },
@@ -345,12 +403,7 @@ pub async fn for_agent(
         let amount: i64 = r.try_get("amount_fen")?;
         let rule: String = r.try_get("rule")?;
         clawbacks.push(ClawbackLine {
-            explanation: locale
-                .t("rewards.explain_clawback")
-                .replace("%{order}", &order_no)
-                .replace("%{origin}", &origin)
-                .replace("%{rule}", &locale.t(&format!("rewards.rule.{rule}")))
-                .replace("%{amount}", &Fen(amount).to_string()),
+            explanation: explain_clawback(locale, &order_no, &origin, &rule, amount),
             order_no,
             rule,
             origin_period: origin,
@@ -452,7 +505,7 @@ pub async fn for_order(db: &Db, locale: Locale, order_no: &str) -> Result<OrderR
         Some(r) => r.plan()?.plan,
         None => super::plan::current(db).await?.plan,
     };
-    let (t, _) = tree(settled.map(|r| r.id));
+    let t = tree(settled.map(|r| r.id));
     // The chain above the buyer, as far as the plan pays.
     let mut chain: Vec<(i64, Node)> = Vec::new();
     let mut cur = node(db, &t, buyer).await?.and_then(|n| n.sponsor);
@@ -477,37 +530,17 @@ pub async fn for_order(db: &Db, locale: Locale, order_no: &str) -> Result<OrderR
             .bind(id)
             .fetch_one(&db.pool)
             .await?;
-        let explanation = match l.kind {
-            RewardKind::LevelDifference => {
-                let text = locale
-                    .t("rewards.explain_level_diff")
-                    .replace("%{buyer}", &buyer_name)
-                    .replace("%{order}", order_no)
-                    .replace("%{retail}", &Fen(retail).to_string())
-                    .replace("%{level}", &level_name(locale, buyer_level))
-                    .replace("%{from}", &best.to_string())
-                    .replace("%{to}", &n.level.to_string())
-                    .replace("%{amount}", &l.amount.to_string());
-                best = n.level;
-                text
-            }
-            _ => locale
-                .t("rewards.explain_referral")
-                .replace("%{buyer}", &buyer_name)
-                .replace("%{order}", order_no)
-                .replace("%{paid}", &Fen(paid).to_string())
-                .replace("%{g}", &l.generation.to_string())
-                .replace(
-                    "%{rate}",
-                    &plan
-                        .referral_bp
-                        .get(usize::from(l.generation) - 1)
-                        .copied()
-                        .unwrap_or_default()
-                        .to_string(),
-                )
-                .replace("%{amount}", &l.amount.to_string()),
+        let sale = Sale {
+            buyer: &buyer_name,
+            order_no,
+            retail,
+            buyer_level,
+            paid,
         };
+        let explanation = explain(locale, &sale, &l, &plan, best, n.level);
+        if l.kind == RewardKind::LevelDifference {
+            best = n.level;
+        }
         lines.push(OrderLine {
             agent_code: who.try_get("code")?,
             agent_name: who.try_get("name")?,
@@ -536,12 +569,7 @@ pub async fn for_order(db: &Db, locale: Locale, order_no: &str) -> Result<OrderR
         clawbacks.push(OrderLine {
             agent_code: c.try_get("code")?,
             agent_name: c.try_get("name")?,
-            explanation: locale
-                .t("rewards.explain_clawback")
-                .replace("%{order}", order_no)
-                .replace("%{origin}", &origin)
-                .replace("%{rule}", &locale.t(&format!("rewards.rule.{rule}")))
-                .replace("%{amount}", &Fen(amount).to_string()),
+            explanation: explain_clawback(locale, order_no, &origin, &rule, amount),
             rule,
             generation: c.try_get("generation")?,
             amount_fen: amount,
