@@ -213,6 +213,7 @@ pub async fn list(
             page: page.page,
             per_page: page.per_page,
             total,
+            capped: false,
         },
     ))
 }

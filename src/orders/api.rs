@@ -96,7 +96,12 @@ pub struct OrderPage {
     pub items: Vec<Order>,
     pub page: i64,
     pub per_page: i64,
+    /// Orders matching the filters; when `total_capped`, a floor.
     pub total: i64,
+    /// Counting stopped 10,000 orders past the start of this page (an
+    /// exact count of millions of orders reads them all): at least `total`
+    /// orders match, and more pages may follow the last one it implies.
+    pub total_capped: bool,
 }
 
 /// Orders, newest first, with filters.
@@ -125,6 +130,7 @@ async fn list_orders(
         page: info.page,
         per_page: info.per_page,
         total: info.total,
+        total_capped: info.capped,
     }))
 }
 

@@ -91,26 +91,27 @@ pub struct PlacedOrder {
 }
 
 /// Minutes an unpaid order holds its stock (app setting, default 30).
-pub async fn reservation_minutes(db: &Db) -> Result<i64> {
-    let v: Option<String> =
-        sqlx::query("SELECT value FROM app_settings WHERE name = 'orders.reservation_minutes'")
-            .fetch_optional(&db.pool)
-            .await?
-            .map(|r| r.try_get("value"))
-            .transpose()?;
-    Ok(v.and_then(|v| v.parse::<i64>().ok())
+fn reservation_minutes(setting: Option<String>) -> i64 {
+    setting
+        .and_then(|v| v.parse::<i64>().ok())
         .filter(|m| (1..=7 * 24 * 60).contains(m))
-        .unwrap_or(30))
+        .unwrap_or(30)
 }
 
-async fn default_warehouse(db: &Db) -> Result<i64> {
+/// The default warehouse (the first active one when none is marked) and
+/// the reservation minutes, in one read: each query is a round trip to
+/// the database, paid by every order.
+async fn defaults(db: &Db) -> Result<(Option<i64>, i64)> {
     let row = sqlx::query(
-        "SELECT id FROM warehouses WHERE active = 1 ORDER BY is_default DESC, id LIMIT 1",
+        "SELECT (SELECT id FROM warehouses WHERE active = 1 ORDER BY is_default DESC, id LIMIT 1) AS warehouse, \
+         (SELECT value FROM app_settings WHERE name = 'orders.reservation_minutes') AS minutes",
     )
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(Error::Conflict("orders.no_warehouse"))?;
-    Ok(row.try_get("id")?)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((
+        row.try_get("warehouse")?,
+        reservation_minutes(row.try_get("minutes")?),
+    ))
 }
 
 /// The quantities per SKU of a valid order (receiver required unless the
@@ -195,17 +196,20 @@ pub async fn place(
     input: &NewOrder,
 ) -> Result<PlacedOrder> {
     let qty = check(input).map_err(Error::Validation)?;
-    let agent = sqlx::query("SELECT level, status FROM agents WHERE id = $1")
-        .bind(input.agent_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let agent = sqlx::query(
+        "SELECT a.level, a.status, l.price_bp FROM agents a JOIN agent_levels l ON l.level = a.level WHERE a.id = $1",
+    )
+    .bind(input.agent_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(Error::NotFound)?;
     let level: i64 = agent.try_get("level")?;
     if agent.try_get::<String, _>("status")? == "terminated" {
         return Err(Error::Refused("orders.agent_terminated"));
     }
     let ids: Vec<i64> = qty.keys().copied().collect();
-    let prices = crate::products::store::prices_for(db, &ids, level).await?;
+    let prices =
+        crate::products::store::prices_at_rate(db, &ids, level, agent.try_get("price_bp")?).await?;
     let mut lines = Vec::with_capacity(ids.len());
     let (mut amount, mut retail) = (0i64, 0i64);
     for (sku, q) in &qty {
@@ -223,12 +227,13 @@ pub async fn place(
             .ok_or(Error::BadRequest("orders.bad_qty"))?;
         lines.push((*sku, *q, p.retail_fen, p.unit_price_fen, a.0));
     }
-    let warehouse = match input.warehouse_id {
-        Some(w) => w,
-        None => default_warehouse(db).await?,
-    };
+    let (default_warehouse, minutes) = defaults(db).await?;
+    let warehouse = input
+        .warehouse_id
+        .or(default_warehouse)
+        .ok_or(Error::Conflict("orders.no_warehouse"))?;
     let now = now_ms();
-    let until = now + reservation_minutes(db).await? * 60_000;
+    let until = now + minutes * 60_000;
     let (receiver_name, receiver_phone, receiver_address) = if input.fulfilment == Fulfilment::Cloud
     {
         (None, None, None)
@@ -243,7 +248,7 @@ pub async fn place(
     };
     for attempt in 0..3 {
         let no = crate::db::document_no("PO", now);
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO orders (order_no, agent_id, buyer_level, retail_fen, paid_fen, status, counted, source, \
              created_at, updated_at, warehouse_id, fulfilment, receiver_name, receiver_phone, receiver_address, amount_fen, \
@@ -264,44 +269,56 @@ pub async fn place(
         .bind(until)
         .bind(placed_by)
         .bind(input.note.trim())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await;
         let id: i64 = match inserted {
             Ok(r) => r.try_get("id")?,
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempt < 2 => continue,
             Err(e) => return Err(e.into()),
         };
-        for (sku, q, r, unit, a) in &lines {
-            let reserved = moves::reserve(
-                &mut tx,
-                actor,
-                warehouse,
-                *sku,
-                *q,
-                Ref {
-                    kind: "order",
-                    id: &no,
-                },
-            )
-            .await?;
-            if let Err(short) = reserved {
-                return Err(Error::Shortage {
-                    sku: short.sku_code,
-                    available: short.available,
-                });
-            }
-            sqlx::query(
-                "INSERT INTO order_lines (order_id, sku_id, qty, retail_fen, unit_price_fen, amount_fen) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(sku)
-            .bind(q)
-            .bind(r)
-            .bind(unit)
-            .bind(a)
-            .execute(&mut *tx)
-            .await?;
+        // `lines` follows `qty`, a BTreeMap: SKUs in ascending order.
+        let wanted: Vec<(i64, i64)> = lines.iter().map(|(s, q, ..)| (*s, *q)).collect();
+        let reserved = moves::reserve_all(
+            &mut tx,
+            actor,
+            warehouse,
+            &wanted,
+            Ref {
+                kind: "order",
+                id: &no,
+            },
+        )
+        .await?;
+        if let Err(short) = reserved {
+            return Err(Error::Shortage {
+                sku: short.sku_code,
+                available: short.available,
+            });
         }
+        // Every line in one statement: one round trip to the database
+        // instead of one per line, while the write gate is held.
+        let values = (0..lines.len())
+            .map(|i| {
+                let n = i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut insert = crate::db::dynamic(format!(
+            "INSERT INTO order_lines (order_id, sku_id, qty, retail_fen, unit_price_fen, amount_fen) VALUES {values}"
+        ));
+        for (sku, q, r, unit, a) in &lines {
+            insert = insert.bind(id).bind(sku).bind(q).bind(r).bind(unit).bind(a);
+        }
+        insert.execute(&mut **tx).await?;
         event(&mut tx, id, None, OrderState::PendingPayment, "", actor).await?;
         audit::record(
             &mut tx,
@@ -560,7 +577,7 @@ pub async fn pay_from_balance(
     if agent_id.is_some_and(|a| a != order.agent_id) {
         return Err(Error::NotFound);
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     mark_paid(&mut tx, db.engine, actor, &order, PaidWith::Balance).await?;
     tx.commit().await?;
     Ok(())
@@ -579,7 +596,7 @@ pub async fn cancel(
     if agent_id.is_some_and(|a| a != order.agent_id) {
         return Err(Error::NotFound);
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     end_unpaid(&mut tx, actor, &order, OrderAction::Cancel, reason).await?;
     tx.commit().await?;
     Ok(())
@@ -629,7 +646,7 @@ pub async fn close_expired(db: &Db, now: i64) -> Result<usize> {
         let Ok(order) = head(db, &no).await else {
             continue;
         };
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         match end_unpaid(
             &mut tx,
             &actor,
@@ -661,7 +678,7 @@ pub async fn advance(
     note: &str,
 ) -> Result<OrderState> {
     let order = head(db, order_no).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let to = advance_in(&mut tx, actor, &order, action, note).await?;
     tx.commit().await?;
     Ok(to)

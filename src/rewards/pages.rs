@@ -76,6 +76,7 @@ async fn runs_page(
         page: page.page,
         per_page: page.per_page,
         total,
+        capped: false,
     });
     // The month a brand settles by default: the previous one.
     let default_period = Period::containing(crate::db::now_ms())
@@ -203,6 +204,7 @@ async fn run_page(
         page: page.page,
         per_page: page.per_page,
         total,
+        capped: false,
     });
     let (held, _) = settlement::results(
         &s.db,

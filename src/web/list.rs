@@ -224,6 +224,7 @@ mod tests {
             page: 2,
             per_page: 20,
             total: 45,
+            capped: false,
         });
         assert_eq!(p.prev.as_deref(), Some("/audit?page=1"));
         assert_eq!(p.next.as_deref(), Some("/audit?page=3"));

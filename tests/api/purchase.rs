@@ -1070,3 +1070,83 @@ async fn an_agent_asks_for_a_refund_in_the_portal_and_finance_refunds_from_the_l
     assert!(page.contains("已退款"), "{page}");
     assert_eq!(stock(&app, &shop).await, (10, 0));
 }
+
+#[tokio::test]
+async fn the_order_list_stops_counting_ten_thousand_orders_past_the_page() {
+    let app = spawn_app().await;
+    shop(&app, 10).await;
+    let admin = app.login_admin().await;
+    // 10,005 orders of C in October, the last five refunded.
+    let mut csv = String::from("id,agent_id,buyer_level,retail_fen,paid_at,status\n");
+    for i in 0..10_005 {
+        let status = if i >= 10_000 { "refunded" } else { "paid" };
+        csv.push_str(&format!(
+            "L{i},C,4,1000,2026-10-{:02}T10:00:00+08:00,{status}\n",
+            1 + i % 28
+        ));
+    }
+    let res = admin
+        .post(app.url("/api/v1/orders/import"))
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let all = body(admin.get(app.url("/api/v1/orders")).send().await.unwrap()).await;
+    assert_eq!(all["total"], 10_000, "{}", all["total"]);
+    assert_eq!(all["total_capped"], true);
+    assert_eq!(all["items"][0]["order_no"], "L10004", "newest first");
+    // Deeper pages count on 10,000 past their start: from page 3 that
+    // reaches the end, and the count is exact.
+    let third = body(
+        admin
+            .get(app.url("/api/v1/orders?page=3"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(third["total"], 10_005);
+    assert_eq!(third["total_capped"], false);
+    assert_eq!(third["items"][0]["order_no"], "L9964");
+    // Fewer matches are counted exactly.
+    let refunded = body(
+        admin
+            .get(app.url("/api/v1/orders?status=refunded"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refunded["total"], 5);
+    assert_eq!(refunded["total_capped"], false);
+    let found = body(
+        admin
+            .get(app.url("/api/v1/orders?q=L1000"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(found["total"], 6, "L1000 and L10000 … L10004: {found}");
+
+    let page = admin
+        .get(app.url("/orders"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("共 10,000+ 条"), "{page}");
+    let page = admin
+        .get(app.url("/orders?status=refunded"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("共 5 条"), "{page}");
+}

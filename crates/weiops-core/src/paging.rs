@@ -31,7 +31,12 @@ impl PageRequest {
 pub struct PageInfo {
     pub page: i64,
     pub per_page: i64,
+    /// Rows in the list; when `capped`, a floor (at least this many).
     pub total: i64,
+    /// Counting stopped early (lists of millions of rows count only so
+    /// far past the page): more rows than `total` may follow, and the last
+    /// page is unknown.
+    pub capped: bool,
 }
 
 impl PageInfo {
@@ -69,6 +74,25 @@ impl PageInfo {
                 out.push(None);
             }
             out.push(Some(last));
+        }
+        if self.capped {
+            out.push(None);
+        }
+        out
+    }
+
+    /// `total` with thousands separators: `10,000`.
+    pub fn total_text(&self) -> String {
+        let digits = self.total.unsigned_abs().to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+        if self.total < 0 {
+            out.push('-');
+        }
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
         }
         out
     }
@@ -108,6 +132,7 @@ mod tests {
             page: 6,
             per_page: 10,
             total: 200,
+            capped: false,
         };
         assert_eq!(
             info.window(),
@@ -127,6 +152,7 @@ mod tests {
             page: 1,
             per_page: 10,
             total: 25,
+            capped: false,
         };
         assert_eq!(small.window(), vec![Some(1), Some(2), Some(3)]);
         assert_eq!(small.range(), (1, 10));
@@ -134,9 +160,34 @@ mod tests {
             page: 1,
             per_page: 10,
             total: 0,
+            capped: false,
         };
         assert_eq!(empty.pages(), 1);
         assert_eq!(empty.range(), (0, 0));
         assert!(!empty.has_next());
+    }
+
+    #[test]
+    fn a_capped_count_shows_a_gap_after_the_last_known_page() {
+        let info = PageInfo {
+            page: 1,
+            per_page: 20,
+            total: 10_000,
+            capped: true,
+        };
+        assert_eq!(info.pages(), 500);
+        assert!(info.has_next());
+        assert_eq!(
+            info.window(),
+            vec![Some(1), Some(2), Some(3), None, Some(500), None]
+        );
+        assert_eq!(info.total_text(), "10,000");
+        let small = PageInfo {
+            page: 1,
+            per_page: 20,
+            total: 999,
+            capped: false,
+        };
+        assert_eq!(small.total_text(), "999");
     }
 }

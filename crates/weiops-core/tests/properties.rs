@@ -57,11 +57,11 @@ proptest! {
 
     #[test]
     fn pages_cover_every_row_once(total in 0i64..5_000, per_page in 1i64..200) {
-        let pages = PageInfo { page: 1, per_page, total }.pages();
+        let pages = PageInfo { page: 1, per_page, total, capped: false }.pages();
         let mut seen = 0;
         for p in 1..=pages {
             let req = PageRequest::new(Some(p), Some(per_page));
-            let info = PageInfo { page: p, per_page, total };
+            let info = PageInfo { page: p, per_page, total, capped: false };
             let (first, last) = info.range();
             if total > 0 {
                 prop_assert_eq!(first, req.offset() + 1);
