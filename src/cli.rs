@@ -154,7 +154,12 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(async {
+        let result = run(cli).await;
+        close_opened().await;
+        result
+    });
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -186,10 +191,30 @@ fn read_password_line() -> anyhow::Result<String> {
     Ok(p)
 }
 
+/// Pools this process opened, closed before it exits. SQLite checkpoints
+/// and removes its WAL when the last connection closes; a process that
+/// just exits leaves the WAL behind, and the next command first replays it
+/// and then searches it on every read: after importing ten million orders
+/// that was a 1.2 GB WAL, 3 s to open and a tenth of the settlement's time.
+static OPENED: std::sync::Mutex<Vec<sqlx::AnyPool>> = std::sync::Mutex::new(Vec::new());
+
 async fn open(g: &GlobalOpts, max_connections: u32) -> anyhow::Result<Db> {
     let db = db::connect(&g.database_url(), max_connections).await?;
+    if let Ok(mut opened) = OPENED.lock() {
+        opened.push(db.pool.clone());
+    }
     db::migrate(&db).await?;
     Ok(db)
+}
+
+async fn close_opened() {
+    let pools = OPENED
+        .lock()
+        .map(|mut p| std::mem::take(&mut *p))
+        .unwrap_or_default();
+    for pool in pools {
+        pool.close().await;
+    }
 }
 
 /// Explains a validation error from the store on the console.

@@ -11,6 +11,7 @@ pub mod portal;
 pub mod recruit;
 pub mod store;
 pub mod transfer;
+pub mod tree;
 
 use crate::http::AppState;
 
