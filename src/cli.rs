@@ -528,6 +528,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
     let shutdown = crate::http::shutdown_signal();
     let db = open(g, opts.db_max_connections).await?;
+    db.spawn_checkpoints();
     if let Some(password) = users::bootstrap_admin(&db).await.map_err(describe)? {
         println!("==============================================================");
         println!(" weiops first start: created the administrator account");

@@ -169,10 +169,19 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
-    if engine == Engine::Sqlite {
-        tokio::spawn(checkpoints(pool.clone()));
-    }
     Ok(Db::new(pool, engine))
+}
+
+impl Db {
+    /// For a long-running server on SQLite: checkpoints the WAL in the
+    /// background (see `checkpoints`). Commands that run once and exit do
+    /// without it: every 100 ms it competed with a bulk import for the 2
+    /// cores, and their WAL is removed when their pool closes.
+    pub fn spawn_checkpoints(&self) {
+        if self.engine == Engine::Sqlite {
+            tokio::spawn(checkpoints(self.pool.clone()));
+        }
+    }
 }
 
 /// SQLite: copies the WAL back into the database file every 100 ms
