@@ -5,11 +5,13 @@
 -- filters (newest payment first, then newest order: the index ends in the
 -- row id on SQLite, and `id` breaks ties on PostgreSQL).
 --
--- Partial: orders that are paid or refunded, the bulk of any history and
--- every imported order, stay out of it. Their statuses are most of the
--- table, so the list finds them by walking orders_paid_at newest first;
--- the index stays small, and importing ten million orders does not pay a
--- third sort for it (5 s of the one-minute budget of import + settle).
--- The list adds `status NOT IN ('paid', 'refunded')` to the query when it
--- filters by another status, which is what lets the planner use it.
-CREATE INDEX orders_status_open ON orders(status, paid_at) WHERE status NOT IN ('paid', 'refunded');
+-- Partial: paid orders, the bulk of any history (97 % of the imported
+-- ones), stay out of it; the list finds them by walking orders_paid_at
+-- newest first. Refunded orders are in it (a page of them through
+-- orders_paid_at read ~700 rows, and counting 10,000 of them a third of a
+-- million: 1.3 s p99 under load). The index stays small, and a bulk import
+-- keeps it up to date row by row (the refunded few) instead of paying a
+-- third full sort (5 s of the one-minute budget of import + settle).
+-- The list adds `status <> 'paid'` to the query when it filters by any
+-- other status, which is what lets the planner use it.
+CREATE INDEX orders_status_open ON orders(status, paid_at) WHERE status <> 'paid';

@@ -47,9 +47,9 @@ const BULK_BYTES: u64 = 2_000_000;
 
 /// Indexes dropped before a bulk import and built again after it (one
 /// sort each instead of ten million scattered updates). Every index on
-/// `orders` besides the unique order number and the partial indexes of
-/// orders still in progress (`orders_unpaid`, `orders_status_open`), which
-/// imported orders (paid or refunded) never enter, belongs here.
+/// `orders` besides the unique order number and the partial indexes
+/// belongs here: `orders_unpaid` never holds an imported order and
+/// `orders_status_open` only the refunded few, kept up to date row by row.
 const SECONDARY_INDEXES: &[(&str, &str)] = &[
     ("orders_paid_at", "orders(paid_at)"),
     ("orders_agent_paid", "orders(agent_id, paid_at)"),
