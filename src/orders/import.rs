@@ -275,8 +275,9 @@ pub async fn import(
     // `foreign_keys = OFF` (only possible outside a transaction): checking
     // `agent_id REFERENCES agents` costs a B-tree search per row, which
     // doubled the insert time of ten million rows (34 s → 72 s measured).
-    // Nothing is lost: every buyer was resolved above against the agents
-    // table, and agents are never deleted (terminated is a status).
+    // Nothing is lost: the reader resolves every buyer against the agents
+    // loaded above and refuses the whole file on an unknown one, and agents
+    // are never deleted (terminated is a status).
     let mut conn = db.pool.acquire().await?;
     if db.engine == Engine::Sqlite {
         conn.close_on_drop();
