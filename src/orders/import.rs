@@ -736,58 +736,35 @@ async fn insert_orders(
     }
 }
 
-/// Rows per INSERT on SQLite: 8 parameters each, far below SQLite's limit
-/// of 32,766 per statement.
-const SQLITE_ROWS_PER_INSERT: usize = 500;
-
-/// `INSERT … VALUES (…), (…)` for `rows` rows. `now` is a number weiops
-/// made, written into the text (the statement is prepared once per import
-/// and reused for every full chunk).
-fn sqlite_insert_sql(rows: usize, now: i64) -> String {
-    let mut sql = String::with_capacity(64 + rows * 48);
-    sql.push_str(
-        "INSERT INTO orders (order_no, agent_id, buyer_level, retail_fen, paid_fen, status, counted, paid_at, \
-         source, created_at, updated_at) VALUES ",
-    );
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!("(?,?,?,?,?,?,?,?,'import',{now},{now})"));
-    }
-    sql
-}
-
-/// SQLite: prepared multi-row INSERTs, one bound value per cell. A JSON
-/// batch unpacked by `json_each` cost the single writer thread a fifth of
-/// its time; binding values costs next to nothing.
+/// SQLite: prepared multi-row INSERTs (`db::insert_rows`), 500 rows of 8
+/// parameters each.
 async fn insert_orders_sqlite(tx: &mut Tx<'_>, batch: Vec<Pending>, now: i64) -> Result<()> {
-    let full = sqlite_insert_sql(SQLITE_ROWS_PER_INSERT, now);
-    let mut rows = batch.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Pending> = rows.by_ref().take(SQLITE_ROWS_PER_INSERT).collect();
-        let sql = if chunk.len() == SQLITE_ROWS_PER_INSERT {
-            full.clone()
-        } else {
-            sqlite_insert_sql(chunk.len(), now)
-        };
-        let mut q = crate::db::dynamic(sql);
-        for p in chunk {
+    // `now` is a number weiops made, written into the text.
+    let row = format!("(?,?,?,?,?,?,?,?,'import',{now},{now})");
+    crate::db::insert_rows(
+        tx,
+        (
+            "INSERT INTO orders (order_no, agent_id, buyer_level, retail_fen, paid_fen, status, counted, paid_at, \
+             source, created_at, updated_at) VALUES",
+            &row,
+            "",
+        ),
+        500,
+        batch,
+        |q, p| {
             // A refunded order of the file was paid and then refunded; when
             // is not known, so `refunded_at` stays empty.
-            q = q
-                .bind(p.order_no)
+            q.bind(p.order_no)
                 .bind(p.agent_id)
                 .bind(i64::from(p.buyer_level))
                 .bind(p.retail)
                 .bind(p.paid)
                 .bind(p.status.as_str())
                 .bind(i64::from(p.status == OrderStatus::Paid))
-                .bind(p.paid_at);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
+                .bind(p.paid_at)
+        },
+    )
+    .await
 }
 
 async fn insert_orders_postgres(tx: &mut Tx<'_>, batch: &[Pending], now: i64) -> Result<()> {
@@ -878,35 +855,21 @@ async fn upsert_team_sales(
          team_fen = agent_team_sales.team_fen + excluded.team_fen";
     match engine {
         Engine::Sqlite => {
-            const ROWS: usize = 1_000;
-            let values = |n: usize| {
-                let mut sql = String::from(
-                    "INSERT INTO agent_team_sales (agent_id, period, own_fen, team_fen) VALUES ",
-                );
-                for i in 0..n {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    // The period is a `Period` written as YYYY-MM, digits
-                    // and a dash: safe in the statement's text.
-                    sql.push_str(&format!("(?,'{period}',?,?)"));
-                }
-                sql.push_str(UPSERT);
-                sql
-            };
-            let full = values(ROWS);
-            for chunk in rows.chunks(ROWS) {
-                let sql = if chunk.len() == ROWS {
-                    full.clone()
-                } else {
-                    values(chunk.len())
-                };
-                let mut q = crate::db::dynamic(sql);
-                for [agent, own, team] in chunk {
-                    q = q.bind(*agent).bind(*own).bind(*team);
-                }
-                q.execute(&mut **tx).await?;
-            }
+            // The period is a `Period` written as YYYY-MM, digits and a
+            // dash: safe in the statement's text.
+            let row = format!("(?,'{period}',?,?)");
+            crate::db::insert_rows(
+                tx,
+                (
+                    "INSERT INTO agent_team_sales (agent_id, period, own_fen, team_fen) VALUES",
+                    &row,
+                    UPSERT,
+                ),
+                1_000,
+                rows,
+                |q, [agent, own, team]| q.bind(*agent).bind(*own).bind(*team),
+            )
+            .await?;
         }
         Engine::Postgres => {
             for chunk in rows.chunks(BATCH) {

@@ -699,34 +699,16 @@ async fn insert_results(
          team_fen, team_volume_fen, total_fen, adjust_fen, net_fen)";
     match engine {
         Engine::Sqlite => {
-            // 9 parameters a row, far below SQLite's 32,766 per statement.
-            const ROWS: usize = 500;
-            let values = |n: usize| {
-                let mut sql = String::from(COLUMNS);
-                sql.push_str(" VALUES ");
-                for i in 0..n {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("({run_id},?,?,?,?,?,?,?,?,?)"));
-                }
-                sql
-            };
-            let full = values(ROWS);
-            for chunk in rows.chunks(ROWS) {
-                let sql = if chunk.len() == ROWS {
-                    full.clone()
-                } else {
-                    values(chunk.len())
-                };
-                let mut q = crate::db::dynamic(sql);
-                for row in chunk {
-                    for v in row {
-                        q = q.bind(*v);
-                    }
-                }
-                q.execute(&mut **tx).await?;
-            }
+            // 9 parameters a row; `run_id` is a number, written in.
+            let row = format!("({run_id},?,?,?,?,?,?,?,?,?)");
+            crate::db::insert_rows(
+                tx,
+                (&format!("{COLUMNS} VALUES"), &row, ""),
+                500,
+                rows,
+                |q, r| r.iter().fold(q, |q, v| q.bind(*v)),
+            )
+            .await?;
         }
         Engine::Postgres => {
             let sql = format!(
