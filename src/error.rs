@@ -122,6 +122,10 @@ pub enum Error {
     /// Not enough stock of a SKU: 409 naming it and what is available.
     #[error("not enough stock of {sku}: {available} available")]
     Shortage { sku: String, available: i64 },
+    /// A refund of a cloud-stock order whose units the agent no longer
+    /// holds (shipped out on request): 409 naming the SKU and what is left.
+    #[error("cloud stock holds only {available} of {sku}")]
+    CloudShortage { sku: String, available: i64 },
     #[error("cross-site request refused")]
     Csrf,
     #[error(transparent)]
@@ -261,6 +265,16 @@ impl Error {
             Error::BadRequest(key) => ErrorReport::new(S::BAD_REQUEST, "bad_request", key),
             Error::Shortage { sku, available } => {
                 let mut r = ErrorReport::new(S::CONFLICT, "out_of_stock", "orders.shortage");
+                r.args.push(("sku", sku.clone()));
+                r.args.push(("available", available.to_string()));
+                r
+            }
+            Error::CloudShortage { sku, available } => {
+                let mut r = ErrorReport::new(
+                    S::CONFLICT,
+                    "cloud_stock_short",
+                    "aftersales.cloud_units_gone",
+                );
                 r.args.push(("sku", sku.clone()));
                 r.args.push(("available", available.to_string()));
                 r

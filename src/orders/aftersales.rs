@@ -3,7 +3,8 @@
 //! finance refunds (to the prepaid balance or offline) or rejects with a
 //! reason. A refund stops the order counting, releases goods that never
 //! left the warehouse or takes returned goods back into stock (or writes
-//! them off), books the money, and reverses the order's rewards exactly
+//! them off), takes a cloud-stock order's units off the agent's cloud stock
+//! (refund only; refused when the agent no longer holds them), books the money, and reverses the order's rewards exactly
 //! like any refund (clawed back in the next open month when its month is
 //! settled).
 
@@ -20,6 +21,7 @@ use crate::db::{BindValue, Db, Where, fetch_page, now_ms};
 use crate::error::FieldErrors;
 use crate::finance::ledger::{self, NewEntry};
 use crate::rewards::clawback::{Reversal, reverse_rewards};
+use crate::stock::cloud;
 use crate::stock::moves::{self, Kind, Ref};
 use crate::{Error, Result};
 
@@ -99,8 +101,12 @@ pub async fn request(
     if !order.status.counts() {
         return Err(Error::Conflict("aftersales.not_paid"));
     }
-    if order.fulfilment.as_deref() == Some("cloud") {
-        return Err(Error::Conflict("aftersales.cloud_not_supported"));
+    let cloud = order.fulfilment.as_deref() == Some("cloud");
+    if cloud && input.kind != "refund_only" {
+        // The goods never left head office: nothing to send back.
+        let mut f = FieldErrors::default();
+        f.add("kind", "aftersales.cloud_refund_only");
+        return Err(Error::Validation(f));
     }
     let open: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM after_sales WHERE order_id = $1 AND status = 'requested'",
@@ -115,6 +121,18 @@ pub async fn request(
     let now = now_ms();
     let no = crate::db::document_no("SH", now);
     let mut tx = db.pool.begin().await?;
+    if cloud {
+        // Refused at once when the agent no longer holds the units (asked
+        // for them to be shipped); checked again when finance refunds.
+        let lines = purchase::line_quantities(&mut tx, order.id).await?;
+        let warehouse = cloud_warehouse(&order)?;
+        if let Some(short) = cloud::shortfall(&mut tx, order.agent_id, warehouse, &lines).await? {
+            return Err(Error::CloudShortage {
+                sku: short.sku_code,
+                available: short.available,
+            });
+        }
+    }
     sqlx::query(
         "INSERT INTO after_sales (case_no, order_id, agent_id, kind, status, reason, amount_fen, created_by_name, created_at) \
          VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7, $8)",
@@ -144,6 +162,12 @@ pub async fn request(
     Ok(no)
 }
 
+fn cloud_warehouse(order: &OrderHead) -> Result<i64> {
+    order
+        .warehouse_id
+        .ok_or_else(|| anyhow::anyhow!("cloud order {} has no warehouse", order.order_no).into())
+}
+
 async fn open_case(db: &Db, case_no: &str) -> Result<(i64, OrderHead, String)> {
     let r = sqlx::query(
         "SELECT c.id, c.kind, c.status, o.order_no FROM after_sales c JOIN orders o ON o.id = c.order_id WHERE c.case_no = $1",
@@ -167,7 +191,10 @@ pub async fn refund(db: &Db, actor: &Actor, case_no: &str, how: &Refund) -> Resu
         order.status,
         OrderState::Shipped | OrderState::Received | OrderState::Completed
     );
-    let goods = match (kind.as_str(), shipped, how.goods.as_deref()) {
+    // A cloud-stock order is completed when paid, its goods still in the
+    // warehouse, held for the agent: they never shipped.
+    let cloud = order.fulfilment.as_deref() == Some("cloud");
+    let goods = match (kind.as_str(), shipped && !cloud, how.goods.as_deref()) {
         (_, false, _) => "not_shipped",
         ("return_refund", true, Some("restock")) => "restock",
         ("return_refund", true, Some("write_off")) => "write_off",
@@ -213,6 +240,19 @@ pub async fn refund(db: &Db, actor: &Actor, case_no: &str, how: &Refund) -> Resu
         return Err(Error::Conflict("aftersales.already_decided"));
     }
     purchase::refund_in(&mut tx, actor, &order, case_no).await?;
+    if cloud {
+        // Off the agent's cloud stock, and sellable again in the warehouse.
+        let lines = purchase::line_quantities(&mut tx, order.id).await?;
+        let warehouse = cloud_warehouse(&order)?;
+        if let Err(short) =
+            cloud::refund_order(&mut tx, actor, order.agent_id, warehouse, case_no, &lines).await?
+        {
+            return Err(Error::CloudShortage {
+                sku: short.sku_code,
+                available: short.available,
+            });
+        }
+    }
     if goods == "restock"
         && let Some(w) = order.warehouse_id
     {

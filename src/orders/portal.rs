@@ -314,7 +314,12 @@ impl OrderPage {
     }
 
     fn can_request_aftersales(&self) -> bool {
-        self.o.counted && self.o.fulfilment.as_deref() != Some("cloud")
+        self.o.counted
+    }
+
+    /// Kept in cloud stock: only a refund (nothing to send back).
+    fn cloud(&self) -> bool {
+        self.o.fulfilment.as_deref() == Some("cloud")
     }
 
     fn can_receive(&self) -> bool {

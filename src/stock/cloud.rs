@@ -3,7 +3,8 @@
 //! stay reserved in `stock` until they ship, so nobody else can buy them.
 //!
 //! A paid cloud order credits the ledger (`credit_order`, called by
-//! `orders::purchase::mark_paid`); a shipment request (提货/代发) takes from
+//! `orders::purchase::mark_paid`) and a refund of it takes them off again
+//! (`refund_order`, 售后); a shipment request (提货/代发) takes from
 //! it with one conditional UPDATE per line, so racing requests never take
 //! more than the balance; staff ship it (the reserved units leave the
 //! warehouse through `moves::ship_reserved`) or cancel it (the units go back
@@ -59,6 +60,8 @@ enum Kind {
     ShipRequest,
     /// Given back: the request was cancelled.
     ShipCancelled,
+    /// Taken off: the order that bought them was refunded (售后).
+    Refund,
 }
 
 impl Kind {
@@ -67,6 +70,7 @@ impl Kind {
             Kind::Purchase => "purchase",
             Kind::ShipRequest => "ship_request",
             Kind::ShipCancelled => "ship_cancelled",
+            Kind::Refund => "refund",
         }
     }
 }
@@ -151,6 +155,7 @@ async fn debit(
     actor: &Actor,
     s: Slot,
     qty: i64,
+    kind: Kind,
     r: Ref<'_>,
 ) -> Result<Outcome<()>> {
     let res = sqlx::query(
@@ -178,7 +183,7 @@ async fn debit(
             available: balance(tx, s).await?,
         }));
     }
-    movement(tx, actor, s, Kind::ShipRequest, -qty, r).await?;
+    movement(tx, actor, s, kind, -qty, r).await?;
     Ok(Ok(()))
 }
 
@@ -216,6 +221,86 @@ pub async fn credit_order(
             })),
     )
     .await
+}
+
+/// A refunded cloud order (售后): its units come off the agent's cloud
+/// stock, all of them or none (a shortage names the first SKU the agent
+/// no longer holds enough of, e.g. after asking for it to be shipped),
+/// and the units the warehouse held for the agent become sellable again.
+/// Inside the refund's transaction; the caller drops it on a shortage.
+pub async fn refund_order(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    agent: i64,
+    warehouse: i64,
+    case_no: &str,
+    lines: &[(i64, i64)],
+) -> Result<Outcome<()>> {
+    let r = Ref {
+        kind: "after_sales",
+        id: case_no,
+    };
+    for (sku, qty) in lines {
+        let s = Slot {
+            agent,
+            sku: *sku,
+            warehouse,
+        };
+        if let Err(short) = debit(tx, actor, s, *qty, Kind::Refund, r).await? {
+            return Ok(Err(short));
+        }
+        moves::release(tx, actor, warehouse, *sku, *qty, r).await?;
+    }
+    let units: i64 = lines.iter().map(|(_, q)| q).sum();
+    audit::record(
+        tx,
+        actor,
+        Change::new("cloud.refund", "after_sales", case_no)
+            .summary(format!("{} lines, {units} units", lines.len()))
+            .after(serde_json::json!({
+                "agent_id": agent, "warehouse_id": warehouse,
+                "lines": lines.iter().map(|(s, q)| serde_json::json!({"sku_id": s, "qty": -q})).collect::<Vec<_>>(),
+            })),
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// The first line of `lines` the agent's cloud stock in `warehouse` does
+/// not cover, if any: asked before a refund of a cloud order is opened.
+pub async fn shortfall(
+    tx: &mut Tx<'_>,
+    agent: i64,
+    warehouse: i64,
+    lines: &[(i64, i64)],
+) -> Result<Option<Shortage>> {
+    for &(sku, qty) in lines {
+        let r = sqlx::query(
+            "SELECT s.code, c.qty FROM skus s LEFT JOIN cloud_stock c \
+             ON c.sku_id = s.id AND c.agent_id = $1 AND c.warehouse_id = $2 WHERE s.id = $3",
+        )
+        .bind(agent)
+        .bind(warehouse)
+        .bind(sku)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (code, held) = match r {
+            Some(r) => (
+                r.try_get::<String, _>("code")?,
+                r.try_get::<Option<i64>, _>("qty")?.unwrap_or(0),
+            ),
+            None => (format!("#{sku}"), 0),
+        };
+        if held < qty {
+            return Ok(Some(Shortage {
+                sku_id: sku,
+                sku_code: code,
+                requested: qty,
+                available: held,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 // ---------------------------------------------------------------- requests
@@ -392,7 +477,7 @@ pub async fn request(db: &Db, actor: &Actor, input: &NewRequest) -> Result<Outco
                 sku: *sku,
                 warehouse,
             };
-            if let Err(short) = debit(&mut tx, actor, s, *q, r).await? {
+            if let Err(short) = debit(&mut tx, actor, s, *q, Kind::ShipRequest, r).await? {
                 return Ok(Err(short)); // dropping tx rolls everything back
             }
             sqlx::query(

@@ -343,6 +343,158 @@ async fn concurrent_requests_never_take_more_than_the_balance() {
 }
 
 #[tokio::test]
+async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 20).await;
+    let admin = app.login_admin().await;
+    let order = paid_cloud_order(&app, &admin, &shop, 5).await;
+    let no = order["order_no"].as_str().unwrap().to_string();
+    let amount = order["amount_fen"].as_i64().unwrap();
+    assert_eq!(balance(&app, &shop).await, 5);
+    let prepaid = |app: &TestApp| {
+        let pool = app.db.pool.clone();
+        async move {
+            weiops::finance::ledger::prepaid_balance(&pool, shop.c)
+                .await
+                .unwrap()
+        }
+    };
+    let before = prepaid(&app).await;
+
+    // Nothing to send back: only a refund.
+    let res = admin
+        .post(app.url("/api/v1/after-sales"))
+        .json(&json!({"order_no": no, "kind": "return_refund", "reason": "不要了"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let case = body(
+        admin
+            .post(app.url("/api/v1/after-sales"))
+            .json(&json!({"order_no": no, "kind": "refund_only", "reason": "不要了"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["case_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Meanwhile the agent had 2 shipped out: the refund is refused (409
+    // naming the SKU and what is left) and changes nothing.
+    let request = body(
+        admin
+            .post(app.url("/api/v1/cloud-stock/requests"))
+            .json(&ship_request(&shop, 2))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let res = admin
+        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
+        .header("Accept-Language", "en")
+        .json(&json!({"refund_to": "balance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let refused = body(res).await;
+    assert_eq!(refused["error"]["code"], "cloud_stock_short", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("SKU-1") && message.contains('3'),
+        "{message}"
+    );
+    assert_eq!(balance(&app, &shop).await, 3);
+    assert_eq!(stock(&app, &shop).await, (20, 5));
+    assert_eq!(prepaid(&app).await, before);
+    let o = body(
+        admin
+            .get(app.url(&format!("/api/v1/orders/{no}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "completed");
+
+    // The request is cancelled, the units are the agent's again: refunded.
+    let id = request["id"].as_i64().unwrap();
+    let res = admin
+        .post(app.url(&format!("/api/v1/cloud-stock/requests/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let res = admin
+        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
+        .json(&json!({"refund_to": "balance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(balance(&app, &shop).await, 0, "off the agent's cloud stock");
+    assert_eq!(stock(&app, &shop).await, (20, 0), "sellable again");
+    assert_eq!(prepaid(&app).await.0, before.0 + amount);
+    let o = body(
+        admin
+            .get(app.url(&format!("/api/v1/orders/{no}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(o["order"]["status"], "refunded");
+    assert_eq!(o["order"]["counted"], false);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM cloud_stock_movements WHERE kind = 'refund' AND qty = -5 \
+                 AND qty_after = 0 AND ref_type = 'after_sales' AND ref_id = '{case}'"
+            )
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'cloud.refund' AND entity_id = '{case}'")
+        )
+        .await,
+        1
+    );
+
+    // Once the units are gone, a new request for the order is refused at once.
+    let other = paid_cloud_order(&app, &admin, &shop, 4).await;
+    body(
+        admin
+            .post(app.url("/api/v1/cloud-stock/requests"))
+            .json(&ship_request(&shop, 4))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let res = admin
+        .post(app.url("/api/v1/after-sales"))
+        .json(&json!({"order_no": other["order_no"], "kind": "refund_only", "reason": "不要了"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM after_sales").await,
+        1,
+        "nothing opened"
+    );
+}
+
+#[tokio::test]
 async fn the_portal_and_staff_pages_and_their_permissions() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
