@@ -12,6 +12,7 @@
 #   KEEP_DIR=/some/dir scripts/bench-orders.sh   # keep the loaded data folder; a second run
 #                                                # with the same KEEP_DIR skips the loading
 #   ORDERS=1000000 DURATION=10 CONNECTIONS=64 LIST_CONNECTIONS=8 scripts/bench-orders.sh
+#   LISTS=0 scripts/bench-orders.sh              # /healthz and placing orders only
 #
 # Orders are placed by a staff member's API token on agents' behalf (POST
 # /api/v1/orders, as a shop or mini-program backend would), 3 different
@@ -120,6 +121,7 @@ MIXES=(
   "status=paid&agent=$AGENT_CODE"
   "q=O123456&status=paid&from=2026-01-01&to=2026-11-30"
 )
+[ "${LISTS:-1}" != 0 ] || exit 0
 for mix in "${MIXES[@]}"; do
   run "GET /api/v1/orders?$mix" "$LIST_CONNECTIONS" "$LIST_DURATION" -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/orders?$mix"
 done

@@ -199,7 +199,15 @@ fn read_password_line() -> anyhow::Result<String> {
 static OPENED: std::sync::Mutex<Vec<sqlx::AnyPool>> = std::sync::Mutex::new(Vec::new());
 
 async fn open(g: &GlobalOpts, max_connections: u32) -> anyhow::Result<Db> {
-    let db = db::connect(&g.database_url(), max_connections).await?;
+    open_with(g, max_connections, db::Checkpoints::OnCommit).await
+}
+
+async fn open_with(
+    g: &GlobalOpts,
+    max_connections: u32,
+    checkpoints: db::Checkpoints,
+) -> anyhow::Result<Db> {
+    let db = db::connect_with(&g.database_url(), max_connections, checkpoints).await?;
     if let Ok(mut opened) = OPENED.lock() {
         opened.push(db.pool.clone());
     }
@@ -527,8 +535,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
     let shutdown = crate::http::shutdown_signal();
-    let db = open(g, opts.db_max_connections).await?;
-    db.spawn_checkpoints();
+    let db = open_with(g, opts.db_max_connections, db::Checkpoints::Background).await?;
     if let Some(password) = users::bootstrap_admin(&db).await.map_err(describe)? {
         println!("==============================================================");
         println!(" weiops first start: created the administrator account");

@@ -32,6 +32,8 @@ pub struct Db {
     /// first come first served, and each finds the lock free. PostgreSQL
     /// locks rows and needs none.
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Orders being placed, written in batches (`orders::placing`).
+    pub(crate) placing: Arc<crate::orders::placing::Queue>,
 }
 
 /// A write transaction from [`Db::begin_write`]: a [`Tx`] that holds the
@@ -46,6 +48,13 @@ impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         let WriteTx { tx, _gate } = self;
         tx.commit().await
+    }
+
+    /// Rolls back now, before the gate opens (dropping a transaction only
+    /// queues its rollback on the connection).
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _gate } = self;
+        tx.rollback().await
     }
 }
 
@@ -69,6 +78,7 @@ impl Db {
             pool,
             engine,
             write_gate: (engine == Engine::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            placing: Arc::default(),
         }
     }
 
@@ -81,10 +91,15 @@ impl Db {
             Some(g) => Some(g.clone().lock_owned().await),
             None => None,
         };
-        Ok(WriteTx {
-            tx: self.pool.begin().await?,
-            _gate: gate,
-        })
+        // SQLite: IMMEDIATE takes the write lock at once (waiting in the
+        // busy handler if a writer outside the gate has it). A deferred
+        // transaction that reads first would fail at its first write,
+        // without waiting, if another connection had written meanwhile.
+        let tx = match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _gate: gate })
     }
 }
 
@@ -128,9 +143,31 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     }
 }
 
+/// Who copies SQLite's WAL back into the database file (a checkpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// The writer whose commit takes the WAL past 10,000 pages: commands
+    /// that run once and exit (the WAL is removed when their pool closes).
+    OnCommit,
+    /// A background task every 100 ms, never a writer: a long-running
+    /// server. A checkpoint at commit copied ~40 MB while holding the write
+    /// gate (a 60 ms commit every second or two under load); in the
+    /// background it runs beside the writers.
+    Background,
+}
+
 /// Connects, checking the database answers within a few seconds so that a
 /// wrong URL is a clear error at start rather than a hang.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    connect_with(url, max_connections, Checkpoints::OnCommit).await
+}
+
+/// [`connect`], saying who checkpoints a SQLite database.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    checkpoints: Checkpoints,
+) -> anyhow::Result<Db> {
     sqlx::any::install_default_drivers();
     let engine = engine_of(url)?;
     let url = match engine {
@@ -148,19 +185,21 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
             Engine::Postgres => max_connections.max(1),
         })
         .acquire_timeout(Duration::from_secs(5))
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if conn.backend_name() == "SQLite" {
                     // A 32 MiB page cache per connection (default 2 MiB) keeps
                     // the upper levels of the indexes of 10M orders in memory.
-                    // Writers checkpoint the WAL only past 10,000 pages: the
-                    // background task of `checkpoints` does it first, outside
-                    // the write gate (a checkpoint fsyncs, tens of ms).
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                         PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;",
+                         PRAGMA cache_size = -32768;",
                     )
+                    .await?;
+                    conn.execute(match checkpoints {
+                        Checkpoints::OnCommit => "PRAGMA wal_autocheckpoint = 10000",
+                        Checkpoints::Background => "PRAGMA wal_autocheckpoint = 0",
+                    })
                     .await?;
                 }
                 Ok(())
@@ -169,36 +208,78 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
-    Ok(Db::new(pool, engine))
+    let db = Db::new(pool, engine);
+    if engine == Engine::Sqlite && checkpoints == Checkpoints::Background {
+        tokio::spawn(background_checkpoints(db.clone()));
+    }
+    Ok(db)
 }
 
-impl Db {
-    /// For a long-running server on SQLite: checkpoints the WAL in the
-    /// background (see `checkpoints`). Commands that run once and exit do
-    /// without it: every 100 ms it competed with a bulk import for the 2
-    /// cores, and their WAL is removed when their pool closes.
-    pub fn spawn_checkpoints(&self) {
-        if self.engine == Engine::Sqlite {
-            tokio::spawn(checkpoints(self.pool.clone()));
-        }
-    }
-}
+/// WAL pages past which the WAL is started again from its beginning when
+/// writes are few (fewer than `QUIET_PAGES` new pages in 100 ms), and past
+/// which it is in any case (`WAL_MAX_PAGES`, 1 GiB). Restarting stalls the
+/// writers for up to ~100 ms: a burst of orders (25,000 WAL pages a second
+/// at 2,000 orders a second) goes into the WAL and the WAL restarts when
+/// the burst is over.
+const WAL_RESTART_PAGES: i64 = 20_000;
+const QUIET_PAGES: i64 = 2_000;
+const WAL_MAX_PAGES: i64 = 262_144;
 
 /// SQLite: copies the WAL back into the database file every 100 ms
-/// (PASSIVE: beside the writers, never blocking them), so that commits,
-/// which hold the write gate, do not (see `wal_autocheckpoint` above).
-/// Ends when the pool is closed.
-async fn checkpoints(pool: AnyPool) {
+/// (PASSIVE: beside the writers and readers, never blocking them).
+///
+/// The WAL starts again from its beginning only when a writer begins
+/// after a copy caught up with all of it and no read that began before is
+/// still going on; under a steady stream of writes that moment never
+/// comes, and the WAL grows (every read then searches a longer index).
+/// So when it is long the copy is made behind the write gate, where no
+/// write can follow it, and the gate is held a few milliseconds more for
+/// the reads in progress to end (new ones read the database file alone):
+/// the next writer then restarts the WAL. A RESTART checkpoint instead
+/// waited for readers in SQLite's busy handler, which sleeps up to 100 ms
+/// at a time (55–100 ms measured, writers queued behind it). Ends when the
+/// pool closes.
+async fn background_checkpoints(db: Db) {
+    use sqlx::Row;
+    async fn passive(pool: &AnyPool) -> Option<(i64, i64)> {
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await
+        {
+            // (busy, pages in the WAL, pages copied)
+            Ok(row) => Some((
+                row.try_get::<i64, _>(1).unwrap_or(0),
+                row.try_get::<i64, _>(2).unwrap_or(0),
+            )),
+            Err(e) => {
+                if !pool.is_closed() {
+                    tracing::debug!(error = %e, "WAL checkpoint");
+                }
+                None
+            }
+        }
+    }
+    let pool = db.pool.clone();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut before = 0;
     while !pool.is_closed() {
         tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-            && !pool.is_closed()
-        {
-            tracing::debug!(error = %e, "WAL checkpoint");
+        let Some((pages, _)) = passive(&pool).await else {
+            continue;
+        };
+        let quiet = pages < before + QUIET_PAGES;
+        before = pages;
+        if pages > WAL_MAX_PAGES || (pages > WAL_RESTART_PAGES && quiet) {
+            let _gate = match &db.write_gate {
+                Some(g) => Some(g.lock().await),
+                None => None,
+            };
+            if let Some((pages, copied)) = passive(&pool).await
+                && copied == pages
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     }
 }
@@ -344,6 +425,244 @@ pub async fn insert_rows<T>(
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Group commit: writes that arrive while another is being written wait,
+/// and are then written together, in one transaction, as one batch. With
+/// SQLite's single writer, a transaction per write spends most of its time
+/// handing statements between threads while every other writer queues;
+/// one transaction for many writes pays that once per batch.
+///
+/// There is no writer task: each caller queues its job and waits for
+/// either its result or the turn. Whoever gets the turn takes the queued
+/// jobs (its own or other callers'), starts writing them and keeps the
+/// turn until they are written. The writing runs in a task of its own, so
+/// a caller that goes away (a closed connection) never cuts off the other
+/// jobs of its batch. A job whose caller has gone away before its batch
+/// starts is dropped unwritten.
+pub struct GroupCommit<J, R> {
+    queue: std::sync::Mutex<Vec<(J, tokio::sync::oneshot::Sender<R>)>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<J, R> Default for GroupCommit<J, R> {
+    fn default() -> Self {
+        GroupCommit {
+            queue: std::sync::Mutex::new(Vec::new()),
+            turn: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+}
+
+impl<J, R> std::fmt::Debug for GroupCommit<J, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit").finish_non_exhaustive()
+    }
+}
+
+impl<J: Send + 'static, R: Send + 'static> GroupCommit<J, R> {
+    /// Queues `job` and waits for its result. A batch takes queued jobs in
+    /// order of arrival while their `weight`s add up to at most `max_weight`
+    /// (always at least one job); `write` returns one result per job, in
+    /// the order given. `None`: the write was lost (the writing panicked).
+    pub async fn submit<W, Fut>(
+        &self,
+        job: J,
+        weight: fn(&J) -> usize,
+        max_weight: usize,
+        write: W,
+    ) -> Option<R>
+    where
+        W: Fn(Vec<J>) -> Fut,
+        Fut: std::future::Future<Output = Vec<R>> + Send + 'static,
+    {
+        let (sender, mut result) = tokio::sync::oneshot::channel();
+        self.lock_queue().push((job, sender));
+        loop {
+            tokio::select! {
+                biased;
+                r = &mut result => return r.ok(),
+                turn = self.turn.clone().lock_owned() => {
+                    let (jobs, senders): (Vec<J>, Vec<_>) = self.take(weight, max_weight).into_iter().unzip();
+                    if jobs.is_empty() {
+                        // Our job was in the batch that just ended: its
+                        // result is in `result`.
+                        continue;
+                    }
+                    let writing = write(jobs);
+                    tokio::spawn(async move {
+                        let results = writing.await;
+                        for (sender, r) in senders.into_iter().zip(results) {
+                            let _ = sender.send(r);
+                        }
+                        drop(turn);
+                    });
+                }
+            }
+        }
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<(J, tokio::sync::oneshot::Sender<R>)>> {
+        // A panic while the queue was locked left it whole (push and drain
+        // do not panic halfway): go on with it.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take(
+        &self,
+        weight: fn(&J) -> usize,
+        max_weight: usize,
+    ) -> Vec<(J, tokio::sync::oneshot::Sender<R>)> {
+        let mut queue = self.lock_queue();
+        queue.retain(|(_, sender)| !sender.is_closed());
+        let mut total = 0;
+        let n = queue
+            .iter()
+            .take_while(|(job, _)| {
+                total += weight(job);
+                total <= max_weight
+            })
+            .count()
+            .max(1)
+            .min(queue.len());
+        queue.drain(..n).collect()
+    }
+}
+
+/// `($1, $2, $3), ($4, $5, $6), …`: the VALUES of a multi-row statement of
+/// `rows` rows of `columns` bound values each, numbered from `$first`. On
+/// SQLite every placeholder is a plain `?` (bound in the order written):
+/// binding a `$n` makes sqlx ask SQLite for its name, a scan of all the
+/// statement's names, so a statement of n values cost n² to bind.
+pub fn value_rows(engine: Engine, rows: usize, columns: usize, first: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&param(engine, first + r * columns + c));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The `n`th bound value of a statement: `$n`, or `?` on SQLite (see
+/// `value_rows`; a statement written with `?` binds in textual order).
+pub fn param(engine: Engine, n: usize) -> String {
+    match engine {
+        Engine::Sqlite => "?".to_string(),
+        Engine::Postgres => format!("${n}"),
+    }
+}
+
+/// A value of a [`Script`], typed also when NULL (PostgreSQL types every
+/// bound value).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_string()))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+
+/// Several statements run as one: on SQLite in a single call, so the
+/// connection's thread runs them all before the caller's task is woken
+/// again (each statement apart is two thread hand-offs, and under load
+/// each hand-off waits for a core); on PostgreSQL, which takes no bound
+/// values in a multi-statement query, one after the other. Write each
+/// statement's placeholders with [`value_rows`] and [`param`], numbered
+/// from 1 in each statement.
+#[derive(Debug)]
+pub struct Script {
+    engine: Engine,
+    statements: Vec<(String, Vec<Value>)>,
+}
+
+impl Script {
+    pub fn new(engine: Engine) -> Script {
+        Script {
+            engine,
+            statements: Vec::new(),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn push(&mut self, sql: String, values: Vec<Value>) {
+        self.statements.push((sql, values));
+    }
+
+    /// Runs the statements in order; the rows they return, in order.
+    pub async fn run(self, tx: &mut Tx<'_>) -> crate::Result<Vec<sqlx::any::AnyRow>> {
+        fn bind(q: AnyQuery<'static>, v: Value) -> AnyQuery<'static> {
+            match v {
+                Value::Int(v) => q.bind(v),
+                Value::Text(v) => q.bind(v),
+            }
+        }
+        match self.engine {
+            Engine::Sqlite => {
+                let sql = self
+                    .statements
+                    .iter()
+                    .map(|(sql, _)| sql.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";\n");
+                let mut q = dynamic(sql);
+                for v in self.statements.into_iter().flat_map(|(_, values)| values) {
+                    q = bind(q, v);
+                }
+                Ok(q.fetch_all(&mut **tx).await?)
+            }
+            Engine::Postgres => {
+                let mut rows = Vec::new();
+                for (sql, values) in self.statements {
+                    let mut q = dynamic(sql);
+                    for v in values {
+                        q = bind(q, v);
+                    }
+                    rows.extend(q.fetch_all(&mut **tx).await?);
+                }
+                Ok(rows)
+            }
+        }
+    }
 }
 
 /// A WHERE clause assembled from optional filters, numbering `$n`
@@ -547,5 +866,54 @@ mod tests {
     #[test]
     fn like_escapes_wildcards() {
         assert_eq!(like_pattern("a%b_"), "%a\\%b\\_%");
+    }
+
+    #[test]
+    fn value_rows_numbers_placeholders() {
+        assert_eq!(
+            value_rows(Engine::Postgres, 2, 3, 1),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(value_rows(Engine::Postgres, 1, 2, 5), "($5, $6)");
+        assert_eq!(value_rows(Engine::Sqlite, 2, 2, 5), "(?, ?), (?, ?)");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_writes_every_job_once_in_batches() {
+        let queue: Arc<GroupCommit<u32, u32>> = Arc::new(GroupCommit::default());
+        let batches = Arc::new(std::sync::Mutex::new(Vec::<Vec<u32>>::new()));
+        let mut callers = Vec::new();
+        for n in 0..200u32 {
+            let (queue, batches) = (queue.clone(), batches.clone());
+            callers.push(tokio::spawn(async move {
+                queue
+                    .submit(
+                        n,
+                        |_| 1,
+                        16,
+                        move |jobs: Vec<u32>| {
+                            let batches = batches.clone();
+                            async move {
+                                tokio::time::sleep(Duration::from_millis(2)).await;
+                                batches.lock().unwrap().push(jobs.clone());
+                                jobs.iter().map(|j| j * 10).collect()
+                            }
+                        },
+                    )
+                    .await
+            }));
+        }
+        for (n, caller) in callers.into_iter().enumerate() {
+            assert_eq!(caller.await.unwrap(), Some(n as u32 * 10));
+        }
+        let batches = batches.lock().unwrap();
+        let mut written: Vec<u32> = batches.iter().flatten().copied().collect();
+        written.sort();
+        assert_eq!(written, (0..200).collect::<Vec<_>>());
+        assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= 16));
+        assert!(
+            batches.len() < 200,
+            "jobs that waited were written together"
+        );
     }
 }

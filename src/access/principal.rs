@@ -110,29 +110,49 @@ impl UserAuthRow {
     }
 }
 
+/// The roles of a user, given directly or by an active position held,
+/// with their permissions: `roles r` and `role_permissions rp` joined to
+/// the user `u` (a row with `r` NULL when there are none). A move to
+/// another post changes permissions on the next request.
+pub(crate) const ROLES_JOIN: &str = "LEFT JOIN roles r ON r.id IN (\
+     SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = u.id \
+     UNION SELECT p.role_id FROM staff_positions sp JOIN positions p ON p.id = sp.position_id \
+     WHERE sp.user_id = u.id AND p.role_id IS NOT NULL AND p.status = 'active') \
+     LEFT JOIN role_permissions rp ON rp.role_id = r.id";
+
+/// The columns of [`ROLES_JOIN`] that [`principal_from`] reads.
+pub(crate) const ROLES_COLUMNS: &str =
+    "r.code AS role_code, r.data_scope, r.builtin, rp.permission";
+
 async fn load(
     state: &AppState,
     user: UserAuthRow,
     via: AuthVia,
     meta: RequestMeta,
 ) -> Result<Principal> {
-    // The roles given directly plus those of the active positions held:
-    // a move to another post changes permissions on the next request.
-    let rows = sqlx::query(
-        "SELECT r.code, r.data_scope, r.builtin, rp.permission \
-         FROM roles r LEFT JOIN role_permissions rp ON rp.role_id = r.id \
-         WHERE r.id IN (SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = $1 \
-                        UNION SELECT p.role_id FROM staff_positions sp JOIN positions p ON p.id = sp.position_id \
-                        WHERE sp.user_id = $1 AND p.role_id IS NOT NULL AND p.status = 'active')",
-    )
+    let rows = crate::db::dynamic(format!(
+        "SELECT {ROLES_COLUMNS} FROM users u {ROLES_JOIN} WHERE u.id = $1"
+    ))
     .bind(user.user_id)
     .fetch_all(&state.db.pool)
     .await?;
+    principal_from(user, &rows, via, meta)
+}
+
+/// The principal of `user` from the rows of [`ROLES_COLUMNS`].
+fn principal_from(
+    user: UserAuthRow,
+    rows: &[sqlx::any::AnyRow],
+    via: AuthVia,
+    meta: RequestMeta,
+) -> Result<Principal> {
     let mut permissions = BTreeSet::new();
     let mut scopes = Vec::new();
     let mut is_admin = false;
-    for row in &rows {
-        let code: String = row.try_get("code")?;
+    for row in rows {
+        let Some(code) = row.try_get::<Option<String>, _>("role_code")? else {
+            continue;
+        };
         let builtin: i64 = row.try_get("builtin")?;
         if builtin != 0 && code == crate::access::roles::ADMIN_ROLE {
             is_admin = true;
@@ -171,10 +191,12 @@ impl FromRequestParts<AppState> for Principal {
         let meta = RequestMeta::from_parts(parts, state);
         let now = now_ms();
         let principal = if let Some(token) = bearer_token(parts) {
-            let (token_id, user) = tokens::authenticate(&state.db, &token, now)
+            // The user and their roles in one read: API clients pay it on
+            // every request.
+            let (token_id, user, roles) = tokens::authenticate(&state.db, &token, now)
                 .await?
                 .ok_or(Error::BadToken)?;
-            load(state, user, AuthVia::Token(token_id), meta).await?
+            principal_from(user, &roles, AuthVia::Token(token_id), meta)?
         } else if let Some(token) = crate::web::cookie(&parts.headers, sessions::SESSION_COOKIE) {
             let (session_id, user) =
                 sessions::authenticate(&state.db, &state.settings.session_policy, &token, now)

@@ -98,6 +98,39 @@ pub async fn record(tx: &mut Tx<'_>, actor: &Actor, change: Change) -> crate::Re
     Ok(())
 }
 
+/// Appends several changes to `script`, one statement for all of them
+/// (orders placed together, `orders::placing`): the caller runs it inside
+/// the transaction of the changes.
+pub fn record_all(script: &mut crate::db::Script, changes: &[(&Actor, Change)]) {
+    const COLUMNS: usize = 11;
+    // Well under the bound values either engine takes in one statement.
+    for chunk in changes.chunks(1_000) {
+        let at = now_ms();
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor_id, actor_name, action, entity_type, entity_id, summary, \
+             before_json, after_json, request_id, ip) VALUES {}",
+            crate::db::value_rows(script.engine(), chunk.len(), COLUMNS, 1)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
+        for (actor, change) in chunk {
+            values.extend([
+                at.into(),
+                actor.user_id.into(),
+                actor.name.as_str().into(),
+                change.action.into(),
+                change.entity_type.into(),
+                change.entity_id.as_str().into(),
+                change.summary.as_str().into(),
+                change.before.as_ref().map(|v| v.to_string()).into(),
+                change.after.as_ref().map(|v| v.to_string()).into(),
+                actor.request_id.as_str().into(),
+                actor.ip.as_str().into(),
+            ]);
+        }
+        script.push(sql, values);
+    }
+}
+
 pub fn router() -> axum::Router<AppState> {
     pages::router()
 }

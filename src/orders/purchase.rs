@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use weiops_core::ledger::{EntryLine, accounts};
-use weiops_core::money::Fen;
+use weiops_core::money::{Bp, Fen};
 use weiops_core::purchase::{OrderAction, OrderState, line_amount, next};
 use weiops_core::time::Period;
 
@@ -18,6 +18,7 @@ use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Engine, Tx, now_ms};
 use crate::error::FieldErrors;
 use crate::finance::ledger::{self, NewEntry};
+use crate::orders::placing::{self, Job, JobLine};
 use crate::stock::moves::{self, Ref};
 use crate::{Error, Result};
 
@@ -96,22 +97,6 @@ fn reservation_minutes(setting: Option<String>) -> i64 {
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|m| (1..=7 * 24 * 60).contains(m))
         .unwrap_or(30)
-}
-
-/// The default warehouse (the first active one when none is marked) and
-/// the reservation minutes, in one read: each query is a round trip to
-/// the database, paid by every order.
-async fn defaults(db: &Db) -> Result<(Option<i64>, i64)> {
-    let row = sqlx::query(
-        "SELECT (SELECT id FROM warehouses WHERE active = 1 ORDER BY is_default DESC, id LIMIT 1) AS warehouse, \
-         (SELECT value FROM app_settings WHERE name = 'orders.reservation_minutes') AS minutes",
-    )
-    .fetch_one(&db.pool)
-    .await?;
-    Ok((
-        row.try_get("warehouse")?,
-        reservation_minutes(row.try_get("minutes")?),
-    ))
 }
 
 /// The quantities per SKU of a valid order (receiver required unless the
@@ -196,22 +181,50 @@ pub async fn place(
     input: &NewOrder,
 ) -> Result<PlacedOrder> {
     let qty = check(input).map_err(Error::Validation)?;
-    let agent = sqlx::query(
-        "SELECT a.level, a.status, l.price_bp FROM agents a JOIN agent_levels l ON l.level = a.level WHERE a.id = $1",
-    )
-    .bind(input.agent_id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(Error::NotFound)?;
+    // The agent, their level's rate, the default warehouse (the first
+    // active one when none is marked), the reservation minutes and the
+    // SKUs at the agent's level in one read: each query is a round trip
+    // (two thread hand-offs on SQLite), paid by every order. One row per
+    // SKU found (one with no SKU when none is).
+    let ids: Vec<i64> = qty.keys().copied().collect();
+    // Padded to a power of two by repeating the last id: a handful of
+    // statement texts, kept prepared by each connection.
+    let slots = ids.len().next_power_of_two();
+    let list = (2..slots + 2)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q = crate::db::dynamic(format!(
+        "SELECT a.level, a.status, l.price_bp, \
+         (SELECT id FROM warehouses WHERE active = 1 ORDER BY is_default DESC, id LIMIT 1) AS warehouse, \
+         (SELECT value FROM app_settings WHERE name = 'orders.reservation_minutes') AS minutes, {} \
+         FROM agents a JOIN agent_levels l ON l.level = a.level \
+         LEFT JOIN skus s ON s.id IN ({list}) \
+         LEFT JOIN products p ON p.id = s.product_id \
+         LEFT JOIN sku_level_prices lp ON lp.sku_id = s.id AND lp.level = a.level \
+         WHERE a.id = $1",
+        crate::products::store::PRICE_COLUMNS
+    ))
+    .bind(input.agent_id);
+    for i in 0..slots {
+        q = q.bind(ids[i.min(ids.len() - 1)]);
+    }
+    let rows = q.fetch_all(&db.pool).await?;
+    let agent = rows.first().ok_or(Error::NotFound)?;
     let level: i64 = agent.try_get("level")?;
     if agent.try_get::<String, _>("status")? == "terminated" {
         return Err(Error::Refused("orders.agent_terminated"));
     }
-    let ids: Vec<i64> = qty.keys().copied().collect();
-    let prices =
-        crate::products::store::prices_at_rate(db, &ids, level, agent.try_get("price_bp")?).await?;
+    let rate = Bp(agent.try_get::<i64, _>("price_bp")?.clamp(0, 10_000) as u32);
+    let mut prices = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if r.try_get::<Option<i64>, _>("id")?.is_some() {
+            prices.push(crate::products::store::price_from_row(r, rate)?);
+        }
+    }
     let mut lines = Vec::with_capacity(ids.len());
     let (mut amount, mut retail) = (0i64, 0i64);
+    // `qty` is a BTreeMap: the lines come out one per SKU, ascending.
     for (sku, q) in &qty {
         let Some(p) = prices.iter().find(|p| p.sku_id == *sku && p.on_sale) else {
             return Err(Error::Conflict("orders.sku_not_on_sale"));
@@ -225,124 +238,55 @@ pub async fn place(
         retail = retail
             .checked_add(r.0)
             .ok_or(Error::BadRequest("orders.bad_qty"))?;
-        lines.push((*sku, *q, p.retail_fen, p.unit_price_fen, a.0));
+        lines.push(JobLine {
+            sku_id: *sku,
+            sku_code: p.sku_code.clone(),
+            qty: *q,
+            retail_fen: p.retail_fen,
+            unit_price_fen: p.unit_price_fen,
+            amount_fen: a.0,
+        });
     }
-    let (default_warehouse, minutes) = defaults(db).await?;
     let warehouse = input
         .warehouse_id
-        .or(default_warehouse)
+        .or(agent.try_get("warehouse")?)
         .ok_or(Error::Conflict("orders.no_warehouse"))?;
     let now = now_ms();
-    let until = now + minutes * 60_000;
+    let minutes = reservation_minutes(agent.try_get("minutes")?);
     let (receiver_name, receiver_phone, receiver_address) = if input.fulfilment == Fulfilment::Cloud
     {
         (None, None, None)
     } else {
         (
-            Some(input.receiver_name.trim()),
+            Some(input.receiver_name.trim().to_string()),
             weiops_core::accounts::normalize_phone(&input.receiver_phone)
                 .ok()
                 .flatten(),
-            Some(input.receiver_address.trim()),
+            Some(input.receiver_address.trim().to_string()),
         )
     };
-    for attempt in 0..3 {
-        let no = crate::db::document_no("PO", now);
-        let mut tx = db.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO orders (order_no, agent_id, buyer_level, retail_fen, paid_fen, status, counted, source, \
-             created_at, updated_at, warehouse_id, fulfilment, receiver_name, receiver_phone, receiver_address, amount_fen, \
-             reserved_until, placed_by, note) \
-             VALUES ($1, $2, $3, $4, $5, 'pending_payment', 0, 'app', $6, $6, $7, $8, $9, $10, $11, $5, $12, $13, $14) RETURNING id",
-        )
-        .bind(&no)
-        .bind(input.agent_id)
-        .bind(level)
-        .bind(retail)
-        .bind(amount)
-        .bind(now)
-        .bind(warehouse)
-        .bind(input.fulfilment.as_str())
-        .bind(receiver_name)
-        .bind(receiver_phone.as_deref())
-        .bind(receiver_address)
-        .bind(until)
-        .bind(placed_by)
-        .bind(input.note.trim())
-        .fetch_one(&mut **tx)
-        .await;
-        let id: i64 = match inserted {
-            Ok(r) => r.try_get("id")?,
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempt < 2 => continue,
-            Err(e) => return Err(e.into()),
-        };
-        // `lines` follows `qty`, a BTreeMap: SKUs in ascending order.
-        let wanted: Vec<(i64, i64)> = lines.iter().map(|(s, q, ..)| (*s, *q)).collect();
-        let reserved = moves::reserve_all(
-            &mut tx,
-            actor,
+    // Written together with the orders placed at the same moment.
+    placing::submit(
+        db,
+        Job {
+            actor: actor.clone(),
+            agent_id: input.agent_id,
+            level,
             warehouse,
-            &wanted,
-            Ref {
-                kind: "order",
-                id: &no,
-            },
-        )
-        .await?;
-        if let Err(short) = reserved {
-            return Err(Error::Shortage {
-                sku: short.sku_code,
-                available: short.available,
-            });
-        }
-        // Every line in one statement: one round trip to the database
-        // instead of one per line, while the write gate is held.
-        let values = (0..lines.len())
-            .map(|i| {
-                let n = i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut insert = crate::db::dynamic(format!(
-            "INSERT INTO order_lines (order_id, sku_id, qty, retail_fen, unit_price_fen, amount_fen) VALUES {values}"
-        ));
-        for (sku, q, r, unit, a) in &lines {
-            insert = insert.bind(id).bind(sku).bind(q).bind(r).bind(unit).bind(a);
-        }
-        insert.execute(&mut **tx).await?;
-        event(&mut tx, id, None, OrderState::PendingPayment, "", actor).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            Change::new("order.place", "order", &no)
-                .summary(format!("{} lines, {}", lines.len(), Fen(amount)))
-                .after(serde_json::json!({
-                    "agent_id": input.agent_id, "amount_fen": amount, "retail_fen": retail,
-                    "fulfilment": input.fulfilment.as_str(), "warehouse_id": warehouse,
-                    "lines": lines.iter().map(|(s, q, _, u, a)| serde_json::json!({"sku_id": s, "qty": q, "unit_price_fen": u, "amount_fen": a})).collect::<Vec<_>>(),
-                })),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(PlacedOrder {
-            id,
-            order_no: no,
-            status: OrderState::PendingPayment.as_str().into(),
+            fulfilment: input.fulfilment,
+            receiver_name,
+            receiver_phone,
+            receiver_address,
+            note: input.note.trim().to_string(),
+            placed_by,
+            lines,
             amount_fen: amount,
             retail_fen: retail,
-            reserved_until: until,
-        });
-    }
-    Err(anyhow::anyhow!("could not find a free order number").into())
+            placed_at: now,
+            reserved_until: now + minutes * 60_000,
+        },
+    )
+    .await
 }
 
 /// The parts of an order a transition needs.

@@ -1063,6 +1063,11 @@ pub struct SkuPrice {
     pub weight_g: i64,
 }
 
+/// The columns [`price_from_row`] reads, of `skus s`, `products p` and the
+/// level's override `sku_level_prices lp`.
+pub(crate) const PRICE_COLUMNS: &str = "s.id, s.code, p.name AS product_name, s.spec, s.retail_fen, s.weight_g, \
+     s.on_sale, p.on_sale AS product_on_sale, lp.price_fen";
+
 const PRICE_SELECT: &str = "SELECT s.id, s.code, p.name AS product_name, s.spec, s.retail_fen, s.weight_g, \
      s.on_sale, p.on_sale AS product_on_sale, lp.price_fen \
      FROM skus s JOIN products p ON p.id = s.product_id \
@@ -1078,7 +1083,9 @@ async fn level_rate(conn: &mut sqlx::AnyConnection, level: i64) -> Result<Bp> {
     Ok(Bp(bp.clamp(0, 10_000) as u32))
 }
 
-fn price_from_row(r: &sqlx::any::AnyRow, rate: Bp) -> Result<SkuPrice, sqlx::Error> {
+/// A row of [`PRICE_COLUMNS`] priced at `rate` (the level's override,
+/// `price_fen`, when there is one).
+pub(crate) fn price_from_row(r: &sqlx::any::AnyRow, rate: Bp) -> Result<SkuPrice, sqlx::Error> {
     let retail: i64 = r.try_get("retail_fen")?;
     let own: Option<i64> = r.try_get("price_fen")?;
     Ok(SkuPrice {
@@ -1103,20 +1110,6 @@ pub async fn prices_on(
 ) -> Result<Vec<SkuPrice>> {
     let rate = level_rate(conn, level).await?;
     prices_with_rate(conn, sku_ids, level, rate).await
-}
-
-/// [`prices_for`] when the caller has read the level's rate
-/// (`agent_levels.price_bp`) already, e.g. with the agent: one query less
-/// for every order placed.
-pub async fn prices_at_rate(
-    db: &Db,
-    sku_ids: &[i64],
-    level: i64,
-    price_bp: i64,
-) -> Result<Vec<SkuPrice>> {
-    let mut conn = db.pool.acquire().await?;
-    let rate = Bp(price_bp.clamp(0, 10_000) as u32);
-    prices_with_rate(&mut conn, sku_ids, level, rate).await
 }
 
 async fn prices_with_rate(

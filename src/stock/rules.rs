@@ -81,6 +81,37 @@ pub fn check_text(s: &str, required: bool, max: usize) -> Result<(), Invalid> {
     }
 }
 
+/// Which of several orders waiting together the stock covers, decided in
+/// their order of arrival: an order takes every line it asks for or none
+/// (the whole order is refused), so a refused order leaves its units to
+/// the orders after it. `available` is what each key (a warehouse and SKU)
+/// has before these orders; a key missing from it has nothing. A refusal
+/// names the first key the order cannot have and what was still available
+/// of it when the order's turn came. Each order names a key once.
+pub fn allocate<K: Ord + Copy>(
+    available: &std::collections::BTreeMap<K, i64>,
+    orders: &[Vec<(K, i64)>],
+) -> Vec<Result<(), (K, i64)>> {
+    let mut left = available.clone();
+    orders
+        .iter()
+        .map(|lines| {
+            for &(key, qty) in lines {
+                let has = left.get(&key).copied().unwrap_or(0).max(0);
+                if qty > has {
+                    return Err((key, has));
+                }
+            }
+            for &(key, qty) in lines {
+                if let Some(n) = left.get_mut(&key) {
+                    *n -= qty;
+                }
+            }
+            Ok(())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +153,45 @@ mod tests {
         assert_eq!(check_warehouse_code(&"a".repeat(33)), Err(Invalid::TooLong));
         assert_eq!(check_text("", true, 5), Err(Invalid::Required));
         assert_eq!(check_text("六个字的名字", false, 5), Err(Invalid::TooLong));
+    }
+
+    #[test]
+    fn allocation_in_arrival_order_all_lines_or_none() {
+        let available = std::collections::BTreeMap::from([(1, 10), (2, 3)]);
+        let orders = vec![
+            vec![(1, 4), (2, 2)],
+            // SKU 2 has 1 left: refused whole, its 4 of SKU 1 stay free.
+            vec![(1, 4), (2, 2)],
+            vec![(1, 6)],
+            vec![(1, 1)],
+            // Never stocked: nothing available.
+            vec![(3, 1)],
+            vec![(2, 1)],
+        ];
+        assert_eq!(
+            allocate(&available, &orders),
+            vec![
+                Ok(()),
+                Err((2, 1)),
+                Ok(()),
+                Err((1, 0)),
+                Err((3, 0)),
+                Ok(())
+            ]
+        );
+    }
+
+    #[test]
+    fn allocation_never_oversells() {
+        let available = std::collections::BTreeMap::from([(7, 10)]);
+        let orders = vec![vec![(7, 1)]; 200];
+        let taken = allocate(&available, &orders)
+            .iter()
+            .filter(|r| r.is_ok())
+            .count();
+        assert_eq!(taken, 10);
+        // Negative levels (never stored) count as nothing.
+        let short = std::collections::BTreeMap::from([(7, -2)]);
+        assert_eq!(allocate(&short, &[vec![(7, 1)]]), vec![Err((7, 0))]);
     }
 }
