@@ -361,7 +361,18 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
     };
     let before = prepaid(&app).await;
 
-    // Nothing to send back: only a refund.
+    // Nothing to send back: only a refund, also on the order's page.
+    let page = admin
+        .get(app.url(&format!("/orders/{no}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("aftersales-form"), "{page}");
+    assert!(page.contains("value=\"refund_only\""));
+    assert!(!page.contains("value=\"return_refund\""));
     let res = admin
         .post(app.url("/api/v1/after-sales"))
         .json(&json!({"order_no": no, "kind": "return_refund", "reason": "不要了"}))
