@@ -20,7 +20,7 @@ use weiops_core::money::Fen;
 use weiops_core::purchase::OrderState;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{Db, Engine, GroupCommit, Script, Tx, Value, dynamic, now_ms, param, value_rows};
+use crate::db::{Db, Engine, GroupCommit, Script, ScriptTx, Value, now_ms, param, value_rows};
 use crate::orders::purchase::{Fulfilment, PlacedOrder};
 use crate::stock::moves::Kind;
 use crate::stock::rules;
@@ -119,15 +119,10 @@ async fn write_alone(db: &Db, job: Job) -> Result<PlacedOrder> {
 
 /// What a batch reads before it decides: the stock levels as (on hand,
 /// reserved) per (warehouse, SKU) of `keys`, and which of the drawn order
-/// `numbers` are already taken. One statement (a round trip paid while the
-/// write gate is held); on PostgreSQL the stock rows are first locked, in
-/// key order as every batch locks them.
-async fn read_state(
-    db: &Db,
-    tx: &mut Tx<'_>,
-    keys: &BTreeSet<(i64, i64)>,
-    numbers: &[String],
-) -> Result<(BTreeMap<(i64, i64), (i64, i64)>, BTreeSet<String>)> {
+/// `numbers` are already taken. One script: on SQLite one statement, run
+/// with the BEGIN of the transaction; on PostgreSQL the stock rows are
+/// locked as they are read, in key order as every batch locks them.
+fn read_script(engine: Engine, keys: &BTreeSet<(i64, i64)>, numbers: &[String]) -> Script {
     let mut by_warehouse: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for &(w, sku) in keys {
         by_warehouse.entry(w).or_default().push(sku);
@@ -140,78 +135,84 @@ async fn read_state(
             .map(|i| items[i.min(items.len() - 1)].clone())
             .collect()
     }
-    let engine = db.engine;
     let list = |from: usize, n: usize| {
         (from..from + n)
             .map(|i| param(engine, i))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut parts = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
+    let lock = match engine {
+        Engine::Postgres => " ORDER BY sku_id FOR UPDATE",
+        Engine::Sqlite => "",
+    };
+    // (statement, values); one UNION ALL on SQLite, apart on PostgreSQL
+    // (FOR UPDATE takes no UNION).
+    let mut parts: Vec<(String, Vec<Value>)> = Vec::new();
     for (w, skus) in &by_warehouse {
         let skus = padded(skus);
-        if engine == Engine::Postgres {
-            let mut lock = dynamic(format!(
-                "SELECT 1 FROM stock WHERE warehouse_id = $1 AND sku_id IN ({}) ORDER BY sku_id FOR UPDATE",
-                list(2, skus.len())
-            ))
-            .bind(*w);
-            for sku in &skus {
-                lock = lock.bind(*sku);
-            }
-            lock.execute(&mut **tx).await?;
-        }
-        parts.push(format!(
-            "SELECT sku_id, on_hand, reserved, NULL AS order_no FROM stock \
-             WHERE warehouse_id = {} AND sku_id IN ({})",
-            param(engine, values.len() + 1),
-            list(values.len() + 2, skus.len())
+        let first = match engine {
+            Engine::Sqlite => parts.iter().map(|(_, v)| v.len()).sum::<usize>() + 1,
+            Engine::Postgres => 1,
+        };
+        let mut values: Vec<Value> = vec![(*w).into()];
+        values.extend(skus.iter().map(|&sku| Value::from(sku)));
+        parts.push((
+            format!(
+                "SELECT warehouse_id, sku_id, on_hand, reserved, NULL AS order_no FROM stock \
+                 WHERE warehouse_id = {} AND sku_id IN ({}){lock}",
+                param(engine, first),
+                list(first + 1, skus.len())
+            ),
+            values,
         ));
-        values.push((*w).into());
-        values.extend(skus.into_iter().map(Value::from));
     }
     if !numbers.is_empty() {
         let numbers = padded(numbers);
-        parts.push(format!(
-            "SELECT 0, 0, 0, order_no FROM orders WHERE order_no IN ({})",
-            list(values.len() + 1, numbers.len())
+        let first = match engine {
+            Engine::Sqlite => parts.iter().map(|(_, v)| v.len()).sum::<usize>() + 1,
+            Engine::Postgres => 1,
+        };
+        parts.push((
+            format!(
+                "SELECT 0, 0, 0, 0, order_no FROM orders WHERE order_no IN ({})",
+                list(first, numbers.len())
+            ),
+            numbers.into_iter().map(Value::from).collect(),
         ));
-        values.extend(numbers.into_iter().map(Value::from));
     }
     let mut script = Script::new(engine);
-    script.push(parts.join(" UNION ALL "), values);
-    let mut levels = BTreeMap::new();
-    let mut taken = BTreeSet::new();
-    let warehouse = by_warehouse.keys().next().copied();
-    for r in script.run(tx).await? {
-        if let Some(no) = r.try_get::<Option<String>, _>(3)? {
-            taken.insert(no);
-            continue;
+    match engine {
+        Engine::Sqlite => {
+            let sql = parts
+                .iter()
+                .map(|(sql, _)| sql.as_str())
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            script.push(sql, parts.into_iter().flat_map(|(_, v)| v).collect());
         }
-        let sku: i64 = r.try_get(0)?;
-        // A SKU's row names no warehouse: with several warehouses in one
-        // batch (rare), each warehouse's levels are read apart below.
-        if by_warehouse.len() == 1
-            && let Some(w) = warehouse
-        {
-            levels.insert((w, sku), (r.try_get(1)?, r.try_get(2)?));
+        Engine::Postgres => {
+            for (sql, values) in parts {
+                script.push(sql, values);
+            }
         }
     }
-    if by_warehouse.len() > 1 {
-        for (w, skus) in &by_warehouse {
-            let mut q = dynamic(format!(
-                "SELECT sku_id, on_hand, reserved FROM stock WHERE warehouse_id = {} AND sku_id IN ({})",
-                param(engine, 1),
-                list(2, skus.len())
-            ))
-            .bind(*w);
-            for sku in skus {
-                q = q.bind(*sku);
-            }
-            for r in q.fetch_all(&mut **tx).await? {
-                levels.insert((*w, r.try_get(0)?), (r.try_get(1)?, r.try_get(2)?));
-            }
+    script
+}
+
+/// The rows of [`read_script`]: the levels and the numbers taken.
+type State = (BTreeMap<(i64, i64), (i64, i64)>, BTreeSet<String>);
+
+fn state_of(rows: &[sqlx::any::AnyRow]) -> Result<State> {
+    let mut levels = BTreeMap::new();
+    let mut taken = BTreeSet::new();
+    for r in rows {
+        if let Some(no) = r.try_get::<Option<String>, _>(4)? {
+            taken.insert(no);
+        } else {
+            levels.insert(
+                (r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?),
+                (r.try_get::<i64, _>(2)?, r.try_get::<i64, _>(3)?),
+            );
         }
     }
     Ok((levels, taken))
@@ -220,21 +221,61 @@ async fn read_state(
 /// Writes `jobs` in one transaction; one result per job (placed, or
 /// refused for want of stock). An error means nothing was written.
 async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Result<PlacedOrder>>> {
-    let mut tx = db.begin_write().await?;
-    match write_in(db, &mut tx, jobs).await {
-        Ok(results) => {
-            tx.commit().await?;
-            Ok(results)
-        }
+    let mut tx = db.begin_scripts().await?;
+    let (decisions, numbers, writes) = match decide(db, &mut tx, jobs).await {
+        Ok(d) => d,
         Err(e) => {
             // Rolled back before the write gate opens for the next writer.
-            let _ = tx.rollback().await;
-            Err(e)
+            tx.rollback().await;
+            return Err(e);
         }
+    };
+    let mut ids = HashMap::with_capacity(jobs.len());
+    for r in tx.commit_with(writes).await? {
+        ids.insert(
+            r.try_get::<String, _>("order_no")?,
+            r.try_get::<i64, _>("id")?,
+        );
     }
+
+    let mut results = Vec::with_capacity(jobs.len());
+    for ((job, decision), no) in jobs.iter().zip(decisions).zip(numbers) {
+        results.push(match decision {
+            Err(((_, sku), available)) => Err(Error::Shortage {
+                sku: job
+                    .lines
+                    .iter()
+                    .find(|l| l.sku_id == sku)
+                    .map(|l| l.sku_code.clone())
+                    .unwrap_or_default(),
+                available,
+            }),
+            Ok(()) => match ids.get(&no) {
+                Some(&id) => Ok(PlacedOrder {
+                    id,
+                    order_no: no,
+                    status: OrderState::PendingPayment.as_str().into(),
+                    amount_fen: job.amount_fen,
+                    retail_fen: job.retail_fen,
+                    reserved_until: job.reserved_until,
+                }),
+                None => Err(anyhow::anyhow!("order {no} was not written").into()),
+            },
+        });
+    }
+    Ok(results)
 }
 
-async fn write_in(db: &Db, tx: &mut Tx<'_>, jobs: &[Job]) -> Result<Vec<Result<PlacedOrder>>> {
+/// Which stock refusal, if any, each job meets.
+type Decision = std::result::Result<(), ((i64, i64), i64)>;
+
+/// Reads, decides, and returns the decisions, the order numbers (one per
+/// job, used by those placed) and the script that writes the placed ones.
+async fn decide(
+    db: &Db,
+    tx: &mut ScriptTx,
+    jobs: &[Job],
+) -> Result<(Vec<Decision>, Vec<String>, Script)> {
     let keys: BTreeSet<(i64, i64)> = jobs
         .iter()
         .flat_map(|j| j.lines.iter().map(|l| (j.warehouse, l.sku_id)))
@@ -252,7 +293,7 @@ async fn write_in(db: &Db, tx: &mut Tx<'_>, jobs: &[Job]) -> Result<Vec<Result<P
         }
     };
     let mut numbers: Vec<String> = jobs.iter().map(&mut draw).collect();
-    let (levels, mut taken) = read_state(db, tx, &keys, &numbers).await?;
+    let (levels, mut taken) = state_of(&tx.run(read_script(db.engine, &keys, &numbers)).await?)?;
     for _ in 0..3 {
         if taken.is_empty() {
             break;
@@ -262,7 +303,10 @@ async fn write_in(db: &Db, tx: &mut Tx<'_>, jobs: &[Job]) -> Result<Vec<Result<P
                 *no = draw(job);
             }
         }
-        taken = read_state(db, tx, &BTreeSet::new(), &numbers).await?.1;
+        let rows = tx
+            .run(read_script(db.engine, &BTreeSet::new(), &numbers))
+            .await?;
+        taken = state_of(&rows)?.1;
     }
     if !taken.is_empty() {
         return Err(anyhow::anyhow!("could not find free order numbers").into());
@@ -289,52 +333,23 @@ async fn write_in(db: &Db, tx: &mut Tx<'_>, jobs: &[Job]) -> Result<Vec<Result<P
         .filter(|(_, d)| d.is_ok())
         .map(|((j, no), _)| (j, no.as_str()))
         .collect();
-    let ids = if placed.is_empty() {
-        HashMap::new()
+    let writes = if placed.is_empty() {
+        Script::new(db.engine)
     } else {
-        write_orders(tx, db.engine, &placed, &levels).await?
+        write_script(db.engine, &placed, &levels)
     };
-
-    let mut results = Vec::with_capacity(jobs.len());
-    for ((job, decision), no) in jobs.iter().zip(decisions).zip(numbers) {
-        results.push(match decision {
-            Err(((_, sku), available)) => Err(Error::Shortage {
-                sku: job
-                    .lines
-                    .iter()
-                    .find(|l| l.sku_id == sku)
-                    .map(|l| l.sku_code.clone())
-                    .unwrap_or_default(),
-                available,
-            }),
-            Ok(()) => {
-                let id = ids
-                    .get(&no)
-                    .copied()
-                    .ok_or_else(|| anyhow::anyhow!("order {no} was not written"))?;
-                Ok(PlacedOrder {
-                    id,
-                    order_no: no,
-                    status: OrderState::PendingPayment.as_str().into(),
-                    amount_fen: job.amount_fen,
-                    retail_fen: job.retail_fen,
-                    reserved_until: job.reserved_until,
-                })
-            }
-        });
-    }
-    Ok(results)
+    Ok((decisions, numbers, writes))
 }
 
-/// Writes the placed orders (numbers checked free) with their lines,
-/// timeline events, reservation movements, new reserved figures and audit
-/// entries: one statement each, one [`Script`]. Their ids by number.
-async fn write_orders(
-    tx: &mut Tx<'_>,
+/// The placed orders (numbers checked free) with their lines, timeline
+/// events, reservation movements, new reserved figures and audit entries:
+/// one statement each, one [`Script`], whose only rows are the orders'
+/// `id` and `order_no`.
+fn write_script(
     engine: Engine,
     placed: &[(&Job, &str)],
     levels: &BTreeMap<(i64, i64), (i64, i64)>,
-) -> Result<HashMap<String, i64>> {
+) -> Script {
     let at = now_ms();
     let mut script = Script::new(engine);
 
@@ -491,16 +506,5 @@ async fn write_orders(
         })
         .collect();
     audit::record_all(&mut script, &changes);
-
-    let mut ids = HashMap::with_capacity(placed.len());
-    for r in script.run(tx).await? {
-        ids.insert(
-            r.try_get::<String, _>("order_no")?,
-            r.try_get::<i64, _>("id")?,
-        );
-    }
-    if ids.len() != placed.len() {
-        return Err(anyhow::anyhow!("{} of {} orders written", ids.len(), placed.len()).into());
-    }
-    Ok(ids)
+    script
 }

@@ -1150,3 +1150,45 @@ async fn the_order_list_stops_counting_ten_thousand_orders_past_the_page() {
         .unwrap();
     assert!(page.contains("共 5 条"), "{page}");
 }
+
+/// The transaction orders are written in (`db::ScriptTx`): a script that
+/// fails halfway writes nothing, and the write gate and the connection are
+/// free again for the next writer.
+#[tokio::test]
+async fn a_failed_script_transaction_writes_nothing() {
+    let app = spawn_app().await;
+    let db = &app.db;
+    let setting = |name: &str, value: &str| {
+        let mut s = weiops::db::Script::new(db.engine);
+        s.push(
+            "INSERT INTO app_settings (name, value) VALUES ($1, $2)".into(),
+            vec![name.into(), value.into()],
+        );
+        s
+    };
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM app_settings WHERE name LIKE 'test.%'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    for _ in 0..3 {
+        let mut tx = db.begin_scripts().await.unwrap();
+        tx.run(setting("test.a", "1")).await.unwrap();
+        // The second insert of test.a fails: everything is rolled back.
+        assert!(tx.commit_with(setting("test.a", "2")).await.is_err());
+        assert_eq!(count().await, 0);
+        let mut tx = db.begin_scripts().await.unwrap();
+        tx.run(setting("test.b", "1")).await.unwrap();
+        tx.rollback().await;
+        assert_eq!(count().await, 0);
+        // Dropped without an end: nothing kept either.
+        let mut tx = db.begin_scripts().await.unwrap();
+        tx.run(setting("test.c", "1")).await.unwrap();
+        drop(tx);
+        assert_eq!(count().await, 0);
+    }
+    let tx = db.begin_scripts().await.unwrap();
+    tx.commit_with(setting("test.d", "1")).await.unwrap();
+    assert_eq!(count().await, 1);
+}
