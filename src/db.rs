@@ -280,6 +280,7 @@ async fn background_checkpoints(db: Db) {
             {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
+            tracing::debug!(pages, "WAL caught up behind the write gate");
         }
     }
 }

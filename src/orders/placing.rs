@@ -221,7 +221,9 @@ fn state_of(rows: &[sqlx::any::AnyRow]) -> Result<State> {
 /// Writes `jobs` in one transaction; one result per job (placed, or
 /// refused for want of stock). An error means nothing was written.
 async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Result<PlacedOrder>>> {
+    let started = std::time::Instant::now();
     let mut tx = db.begin_scripts().await?;
+    let gate = started.elapsed();
     let (decisions, numbers, writes) = match decide(db, &mut tx, jobs).await {
         Ok(d) => d,
         Err(e) => {
@@ -230,12 +232,17 @@ async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Result<PlacedOrder>>> 
             return Err(e);
         }
     };
+    let decided = started.elapsed();
     let mut ids = HashMap::with_capacity(jobs.len());
     for r in tx.commit_with(writes).await? {
         ids.insert(
             r.try_get::<String, _>("order_no")?,
             r.try_get::<i64, _>("id")?,
         );
+    }
+    let total = started.elapsed();
+    if total > std::time::Duration::from_millis(30) {
+        tracing::debug!(orders = jobs.len(), ?gate, read = ?(decided - gate), write = ?(total - decided), "slow batch");
     }
 
     let mut results = Vec::with_capacity(jobs.len());
