@@ -872,7 +872,7 @@ pub async fn fetch_page(
     order: &str,
     page: weiops_core::paging::PageRequest,
 ) -> crate::Result<(Vec<sqlx::any::AnyRow>, weiops_core::paging::PageInfo)> {
-    fetch_page_counted(db, select, from, from, w, order, page, None).await
+    fetch_page_counted(db, select, from, from, w, order, page, None, None).await
 }
 
 /// How far past the start of the page a capped count goes (see
@@ -883,19 +883,32 @@ pub const COUNT_CAP: i64 = 10_000;
 /// [`COUNT_CAP`] rows past the start of the page (`PageInfo::capped`, the
 /// pager shows "10,000+"), since an exact COUNT(*) reads every matching
 /// row. `count_from` is the FROM clause the count needs (no join the
-/// filter does not use).
+/// filter does not use), which with `key` (the table's primary key, e.g.
+/// `o.id`) also finds the page's rows before they are joined.
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_page_capped(
     db: &Db,
     select: &str,
     from: &str,
     count_from: &str,
+    key: &str,
     w: &Where,
     order: &str,
     page: weiops_core::paging::PageRequest,
 ) -> crate::Result<(Vec<sqlx::any::AnyRow>, weiops_core::paging::PageInfo)> {
     let cap = page.offset().saturating_add(COUNT_CAP);
-    fetch_page_counted(db, select, from, count_from, w, order, page, Some(cap)).await
+    fetch_page_counted(
+        db,
+        select,
+        from,
+        count_from,
+        w,
+        order,
+        page,
+        Some(cap),
+        Some(key),
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -908,6 +921,7 @@ async fn fetch_page_counted(
     order: &str,
     page: weiops_core::paging::PageRequest,
     cap: Option<i64>,
+    key: Option<&str>,
 ) -> crate::Result<(Vec<sqlx::any::AnyRow>, weiops_core::paging::PageInfo)> {
     use sqlx::Row;
     let counted: i64 = match cap {
@@ -933,12 +947,24 @@ async fn fetch_page_counted(
     };
     let capped = cap.is_some_and(|cap| counted > cap);
     let total = if capped { counted - 1 } else { counted };
-    let sql = format!(
-        "{select} {from}{} ORDER BY {order} LIMIT {} OFFSET {}",
-        w.sql(),
-        w.next(1),
-        w.next(2)
-    );
+    // Capped lists are the big ones (10M orders): the page's keys are
+    // found first from the filtered table alone, and only its rows are
+    // joined. SQLite would otherwise join every row skipped by OFFSET.
+    let sql = match (cap, key) {
+        (Some(_), Some(key)) => format!(
+            "{select} {from} WHERE {key} IN (SELECT {key} {count_from}{} ORDER BY {order} LIMIT {} OFFSET {}) \
+             ORDER BY {order}",
+            w.sql(),
+            w.next(1),
+            w.next(2)
+        ),
+        _ => format!(
+            "{select} {from}{} ORDER BY {order} LIMIT {} OFFSET {}",
+            w.sql(),
+            w.next(1),
+            w.next(2)
+        ),
+    };
     let rows = w
         .bind(dynamic(sql))
         .bind(page.per_page)

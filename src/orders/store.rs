@@ -188,7 +188,16 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(Vec<Order>, PageInfo)> {
     let w = filter.clause();
-    let (rows, info) =
-        fetch_page_capped(db, SELECT, FROM, "FROM orders o", &w, filter.order(), page).await?;
+    let (rows, info) = fetch_page_capped(
+        db,
+        SELECT,
+        FROM,
+        "FROM orders o",
+        "o.id",
+        &w,
+        filter.order(),
+        page,
+    )
+    .await?;
     Ok((rows.iter().map(from_row).collect::<Result<_>>()?, info))
 }

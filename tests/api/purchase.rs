@@ -1110,6 +1110,15 @@ async fn the_order_list_stops_counting_ten_thousand_orders_past_the_page() {
     assert_eq!(third["total"], 10_005);
     assert_eq!(third["total_capped"], false);
     assert_eq!(third["items"][0]["order_no"], "L9964");
+    // The page's rows are found before they are joined: all 20, in order.
+    let numbers: Vec<&str> = third["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_no"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (9945..=9964).rev().map(|i| format!("L{i}")).collect();
+    assert_eq!(numbers, expected);
     // Fewer matches are counted exactly.
     let refunded = body(
         admin
