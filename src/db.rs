@@ -82,15 +82,20 @@ impl Db {
         }
     }
 
+    /// Waits for the SQLite write gate (`None` on PostgreSQL, which has none).
+    async fn lock_gate(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_gate {
+            Some(g) => Some(g.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     /// Begins a transaction that writes, behind the SQLite write gate (the
     /// `write_gate` field); on PostgreSQL the same as `pool.begin()`.
     /// Read what can be read before calling it, and hold no pool connection
     /// while calling it: the gate's holder may need one to go on.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let gate = match &self.write_gate {
-            Some(g) => Some(g.clone().lock_owned().await),
-            None => None,
-        };
+        let gate = self.lock_gate().await;
         // SQLite: IMMEDIATE takes the write lock at once (waiting in the
         // busy handler if a writer outside the gate has it). A deferred
         // transaction that reads first would fail at its first write,
@@ -271,10 +276,7 @@ async fn background_checkpoints(db: Db) {
         let quiet = pages < before + QUIET_PAGES;
         before = pages;
         if pages > WAL_MAX_PAGES || (pages > WAL_RESTART_PAGES && quiet) {
-            let _gate = match &db.write_gate {
-                Some(g) => Some(g.lock().await),
-                None => None,
-            };
+            let _gate = db.lock_gate().await;
             if let Some((pages, copied)) = passive(&pool).await
                 && copied == pages
             {
@@ -530,6 +532,17 @@ impl<J: Send + 'static, R: Send + 'static> GroupCommit<J, R> {
     }
 }
 
+/// `items` padded to a power of two by repeating the last one, for an
+/// `IN (…)` list of bound values: a handful of statement texts, each kept
+/// prepared by every connection, instead of one per length. `items` must
+/// not be empty.
+pub fn padded<T: Clone>(items: &[T]) -> Vec<T> {
+    let n = items.len().next_power_of_two();
+    (0..n)
+        .map(|i| items[i.min(items.len() - 1)].clone())
+        .collect()
+}
+
 /// `($1, $2, $3), ($4, $5, $6), …`: the VALUES of a multi-row statement of
 /// `rows` rows of `columns` bound values each, numbered from `$first`. On
 /// SQLite every placeholder is a plain `?` (bound in the order written):
@@ -695,10 +708,7 @@ impl Db {
     pub async fn begin_scripts(&self) -> crate::Result<ScriptTx> {
         let inner = match self.engine {
             Engine::Sqlite => {
-                let gate = match &self.write_gate {
-                    Some(g) => Some(g.clone().lock_owned().await),
-                    None => None,
-                };
+                let gate = self.lock_gate().await;
                 ScriptTxInner::Sqlite {
                     conn: self.pool.acquire().await?,
                     open: false,

@@ -20,7 +20,9 @@ use weiops_core::money::Fen;
 use weiops_core::purchase::OrderState;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{Db, Engine, GroupCommit, Script, ScriptTx, Value, now_ms, param, value_rows};
+use crate::db::{
+    Db, Engine, GroupCommit, Script, ScriptTx, Value, now_ms, padded, param, value_rows,
+};
 use crate::orders::purchase::{Fulfilment, PlacedOrder};
 use crate::stock::moves::Kind;
 use crate::stock::rules;
@@ -126,14 +128,6 @@ fn read_script(engine: Engine, keys: &BTreeSet<(i64, i64)>, numbers: &[String]) 
     let mut by_warehouse: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for &(w, sku) in keys {
         by_warehouse.entry(w).or_default().push(sku);
-    }
-    // Lists padded to a power of two by repeating their last item: a
-    // handful of statement texts, kept prepared by each connection.
-    fn padded<T: Clone>(items: &[T]) -> Vec<T> {
-        let n = items.len().next_power_of_two();
-        (0..n)
-            .map(|i| items[i.min(items.len() - 1)].clone())
-            .collect()
     }
     let list = |from: usize, n: usize| {
         (from..from + n)

@@ -187,10 +187,8 @@ pub async fn place(
     // (two thread hand-offs on SQLite), paid by every order. One row per
     // SKU found (one with no SKU when none is).
     let ids: Vec<i64> = qty.keys().copied().collect();
-    // Padded to a power of two by repeating the last id: a handful of
-    // statement texts, kept prepared by each connection.
-    let slots = ids.len().next_power_of_two();
-    let list = (2..slots + 2)
+    let padded = crate::db::padded(&ids);
+    let list = (2..padded.len() + 2)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -206,8 +204,8 @@ pub async fn place(
         crate::products::store::PRICE_COLUMNS
     ))
     .bind(input.agent_id);
-    for i in 0..slots {
-        q = q.bind(ids[i.min(ids.len() - 1)]);
+    for id in padded {
+        q = q.bind(id);
     }
     let rows = q.fetch_all(&db.pool).await?;
     let agent = rows.first().ok_or(Error::NotFound)?;

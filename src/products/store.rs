@@ -1068,9 +1068,8 @@ pub struct SkuPrice {
 pub(crate) const PRICE_COLUMNS: &str = "s.id, s.code, p.name AS product_name, s.spec, s.retail_fen, s.weight_g, \
      s.on_sale, p.on_sale AS product_on_sale, lp.price_fen";
 
-const PRICE_SELECT: &str = "SELECT s.id, s.code, p.name AS product_name, s.spec, s.retail_fen, s.weight_g, \
-     s.on_sale, p.on_sale AS product_on_sale, lp.price_fen \
-     FROM skus s JOIN products p ON p.id = s.product_id \
+/// The SKUs with their products and the override of the level bound as `$1`.
+const PRICE_FROM: &str = "FROM skus s JOIN products p ON p.id = s.product_id \
      LEFT JOIN sku_level_prices lp ON lp.sku_id = s.id AND lp.level = $1";
 
 async fn level_rate(conn: &mut sqlx::AnyConnection, level: i64) -> Result<Bp> {
@@ -1130,15 +1129,17 @@ async fn prices_with_rate(
         // handful of statement texts that stay prepared in each
         // connection's cache (ids spliced in made every order a new text,
         // prepared for it and pushing others out of the cache).
-        let slots = chunk.len().next_power_of_two();
-        let list = (2..slots + 2)
+        let chunk = crate::db::padded(chunk);
+        let list = (2..chunk.len() + 2)
             .map(|n| format!("${n}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut q =
-            crate::db::dynamic(format!("{PRICE_SELECT} WHERE s.id IN ({list})")).bind(level);
-        for i in 0..slots {
-            q = q.bind(chunk[i.min(chunk.len() - 1)]);
+        let mut q = crate::db::dynamic(format!(
+            "SELECT {PRICE_COLUMNS} {PRICE_FROM} WHERE s.id IN ({list})"
+        ))
+        .bind(level);
+        for id in chunk {
+            q = q.bind(id);
         }
         let rows = q.fetch_all(&mut *conn).await?;
         for r in &rows {
@@ -1165,7 +1166,7 @@ pub async fn catalogue_for_level(db: &Db, level: i64) -> Result<Vec<SkuPrice>> {
     let mut conn = db.pool.acquire().await?;
     let rate = level_rate(&mut conn, level).await?;
     let rows = crate::db::dynamic(format!(
-        "{PRICE_SELECT} WHERE s.on_sale = 1 AND p.on_sale = 1 ORDER BY p.code, p.id, s.code, s.id"
+        "SELECT {PRICE_COLUMNS} {PRICE_FROM} WHERE s.on_sale = 1 AND p.on_sale = 1 ORDER BY p.code, p.id, s.code, s.id"
     ))
     .bind(level)
     .fetch_all(&mut *conn)
