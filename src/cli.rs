@@ -196,7 +196,7 @@ fn read_password_line() -> anyhow::Result<String> {
 /// just exits leaves the WAL behind, and the next command first replays it
 /// and then searches it on every read: after importing ten million orders
 /// that was a 1.2 GB WAL, 3 s to open and a tenth of the settlement's time.
-static OPENED: std::sync::Mutex<Vec<sqlx::AnyPool>> = std::sync::Mutex::new(Vec::new());
+static OPENED: std::sync::Mutex<Vec<Db>> = std::sync::Mutex::new(Vec::new());
 
 async fn open(g: &GlobalOpts, max_connections: u32) -> anyhow::Result<Db> {
     open_with(g, max_connections, db::Checkpoints::OnCommit).await
@@ -209,7 +209,7 @@ async fn open_with(
 ) -> anyhow::Result<Db> {
     let db = db::connect_with(&g.database_url(), max_connections, checkpoints).await?;
     if let Ok(mut opened) = OPENED.lock() {
-        opened.push(db.pool.clone());
+        opened.push(db.clone());
     }
     db::migrate(&db).await?;
     Ok(db)
@@ -220,8 +220,8 @@ async fn close_opened() {
         .lock()
         .map(|mut p| std::mem::take(&mut *p))
         .unwrap_or_default();
-    for pool in pools {
-        pool.close().await;
+    for db in pools {
+        db.close().await;
     }
 }
 
