@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::import::{self, OrdersReport, Source};
-use super::purchase::{self, LineView, NewOrder, PlacedOrder, TimelineEvent};
+use super::purchase::{self, LineView, NewOrder, OrderSettings, PlacedOrder, TimelineEvent};
 use super::store::{self, Order, OrderFilter};
 use crate::access::Need;
 use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead, OrdersWrite};
@@ -20,6 +20,7 @@ use crate::{Error, Result};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_orders, place_order))
+        .routes(routes!(get_settings, put_settings))
         .routes(routes!(get_order))
         .routes(routes!(pay_order))
         .routes(routes!(cancel_order))
@@ -132,6 +133,30 @@ async fn list_orders(
         total: info.total,
         total_capped: info.capped,
     }))
+}
+
+/// The order rules in force: how long an unpaid order holds its stock.
+#[utoipa::path(get, path = "/api/v1/orders/settings", tag = "orders",
+    responses((status = 200, body = OrderSettings)))]
+async fn get_settings(
+    State(s): State<AppState>,
+    _who: Need<OrdersRead>,
+) -> Result<Json<OrderSettings>> {
+    Ok(Json(purchase::settings(&s.db).await?))
+}
+
+/// Sets the order rules (audited). Orders placed from now on follow them;
+/// 422 when `reservation_minutes` is not from 1 to 10,080.
+#[utoipa::path(put, path = "/api/v1/orders/settings", tag = "orders", request_body = OrderSettings,
+    responses((status = 200, body = OrderSettings), (status = 422)))]
+async fn put_settings(
+    State(s): State<AppState>,
+    who: Need<OrdersWrite>,
+    Json(new): Json<OrderSettings>,
+) -> Result<Json<OrderSettings>> {
+    Ok(Json(
+        purchase::save_settings(&s.db, &who.actor(), &new).await?,
+    ))
 }
 
 /// Places a purchase order for an agent (staff on the agent's behalf).

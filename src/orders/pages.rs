@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use super::import::{self, Source};
 use super::store::{self, Order, OrderFilter};
 use crate::access::Need;
-use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead};
+use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead, OrdersWrite};
 use crate::export::{self, ExportFormat, Table};
 use crate::http::AppState;
 use crate::jobs;
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orders", get(list))
         .route("/orders/export", get(export_list))
+        .route("/orders/settings", post(save_settings))
         .route(
             "/orders/import",
             get(import_page)
@@ -56,6 +57,7 @@ struct ListPage {
     orders: Vec<Order>,
     pager: Pager,
     filtered: bool,
+    settings: super::purchase::OrderSettings,
 }
 
 impl ListPage {
@@ -78,13 +80,42 @@ async fn list(
     let filtered = ["q", "agent", "status", "from", "to"]
         .iter()
         .any(|k| params.get(k).is_some_and(|v| !v.is_empty()));
+    let settings = super::purchase::settings(&s.db).await?;
     Ok(web::page(ListPage {
         ctx: ctx.titled("menu.orders", &[ORDERS]),
         pager: params.pager(info),
         params,
         orders,
         filtered,
+        settings,
     }))
+}
+
+/// Saves the order rules from the form above the list.
+async fn save_settings(
+    State(s): State<AppState>,
+    who: Need<OrdersWrite>,
+    form: FormPairs,
+) -> Result<Response> {
+    let new = super::purchase::OrderSettings {
+        // Not a whole number: refused like one out of range.
+        reservation_minutes: form.get("reservation_minutes").trim().parse().unwrap_or(0),
+    };
+    match super::purchase::save_settings(&s.db, &who.actor(), &new).await {
+        Ok(_) => Ok(web::redirect_with_flash(
+            "/orders",
+            "success",
+            "common.saved",
+            "",
+        )),
+        Err(Error::Validation(_)) => Ok(web::redirect_with_flash(
+            "/orders",
+            "error",
+            "orders.reservation_minutes_range",
+            "",
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 async fn export_list(

@@ -91,12 +91,72 @@ pub struct PlacedOrder {
     pub reserved_until: i64,
 }
 
-/// Minutes an unpaid order holds its stock (app setting, default 30).
+/// Minutes an unpaid order holds its stock: the app setting
+/// `orders.reservation_minutes` (1 to 7 days), else 30.
 fn reservation_minutes(setting: Option<String>) -> i64 {
     setting
         .and_then(|v| v.parse::<i64>().ok())
-        .filter(|m| (1..=7 * 24 * 60).contains(m))
-        .unwrap_or(30)
+        .filter(|m| RESERVATION_MINUTES.contains(m))
+        .unwrap_or(DEFAULT_RESERVATION_MINUTES)
+}
+
+pub const DEFAULT_RESERVATION_MINUTES: i64 = 30;
+/// From one minute to seven days.
+pub const RESERVATION_MINUTES: std::ops::RangeInclusive<i64> = 1..=7 * 24 * 60;
+const RESERVATION_SETTING: &str = "orders.reservation_minutes";
+
+/// The order rules head office sets (orders page, `/api/v1/orders/settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderSettings {
+    /// Minutes an unpaid order holds its stock before it is closed and the
+    /// stock released: 1 to 10,080 (7 days); 30 unless set.
+    pub reservation_minutes: i64,
+}
+
+/// The order rules in force.
+pub async fn settings(db: &Db) -> Result<OrderSettings> {
+    let value: Option<String> =
+        sqlx::query_scalar("SELECT value FROM app_settings WHERE name = $1")
+            .bind(RESERVATION_SETTING)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(OrderSettings {
+        reservation_minutes: reservation_minutes(value),
+    })
+}
+
+/// Checks and saves the order rules (audited); orders placed from now on
+/// follow them, orders already placed keep the time they were given.
+pub async fn save_settings(db: &Db, actor: &Actor, new: &OrderSettings) -> Result<OrderSettings> {
+    if !RESERVATION_MINUTES.contains(&new.reservation_minutes) {
+        let mut errors = FieldErrors::default();
+        errors.add("reservation_minutes", "orders.reservation_minutes_range");
+        return Err(Error::Validation(errors));
+    }
+    let before = settings(db).await?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO app_settings (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = $2",
+    )
+    .bind(RESERVATION_SETTING)
+    .bind(new.reservation_minutes.to_string())
+    .execute(&mut **tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change::new("settings.update", "settings", RESERVATION_SETTING)
+            .summary(format!(
+                "{} -> {} min",
+                before.reservation_minutes, new.reservation_minutes
+            ))
+            .before(serde_json::json!({ RESERVATION_SETTING: before.reservation_minutes }))
+            .after(serde_json::json!({ RESERVATION_SETTING: new.reservation_minutes })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(new.clone())
 }
 
 /// The quantities per SKU of a valid order (receiver required unless the
@@ -195,7 +255,7 @@ pub async fn place(
     let mut q = crate::db::dynamic(format!(
         "SELECT a.level, a.status, l.price_bp, \
          (SELECT id FROM warehouses WHERE active = 1 ORDER BY is_default DESC, id LIMIT 1) AS warehouse, \
-         (SELECT value FROM app_settings WHERE name = 'orders.reservation_minutes') AS minutes, {} \
+         (SELECT value FROM app_settings WHERE name = '{RESERVATION_SETTING}') AS minutes, {} \
          FROM agents a JOIN agent_levels l ON l.level = a.level \
          LEFT JOIN skus s ON s.id IN ({list}) \
          LEFT JOIN products p ON p.id = s.product_id \

@@ -393,6 +393,141 @@ async fn unpaid_orders_release_their_stock_when_cancelled_or_when_their_time_is_
 }
 
 #[tokio::test]
+async fn how_long_unpaid_orders_hold_stock_is_a_setting() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 5).await;
+    let admin = app.login_admin().await;
+    let settings = || async {
+        body(
+            admin
+                .get(app.url("/api/v1/orders/settings"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await["reservation_minutes"]
+            .clone()
+    };
+    assert_eq!(settings().await, 30);
+
+    // Out of range, not a number, or not JSON: refused, nothing changes.
+    for bad in [
+        json!({"reservation_minutes": 0}),
+        json!({"reservation_minutes": 10_081}),
+    ] {
+        let res = admin
+            .put(app.url("/api/v1/orders/settings"))
+            .header("Accept-Language", "zh-CN")
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{bad}");
+        assert!(res.text().await.unwrap().contains("10080"), "{bad}");
+    }
+    let res = admin
+        .put(app.url("/api/v1/orders/settings"))
+        .json(&json!({"reservation_minutes": "soon"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    // Without orders.write: 403.
+    let role = app.role("viewer", &["orders.read"], "all").await;
+    app.user("viewer", "Viewer-pass-1", vec![role]).await;
+    let viewer = app.login("viewer", "Viewer-pass-1").await;
+    let res = viewer
+        .put(app.url("/api/v1/orders/settings"))
+        .json(&json!({"reservation_minutes": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(
+        !viewer
+            .get(app.url("/orders"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("save-order-settings")
+    );
+    assert_eq!(settings().await, 30);
+    assert!(
+        !app.audit_actions()
+            .await
+            .contains(&"settings.update".to_string())
+    );
+
+    // 90 minutes: orders placed from now on hold their stock that long.
+    let saved = body(
+        admin
+            .put(app.url("/api/v1/orders/settings"))
+            .json(&json!({"reservation_minutes": 90}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(saved["reservation_minutes"], 90);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"settings.update".to_string())
+    );
+    let before = weiops::db::now_ms();
+    let placed = body(
+        admin
+            .post(app.url("/api/v1/orders"))
+            .json(&order(&shop, 2))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let until = placed["reserved_until"].as_i64().unwrap();
+    assert!((before + 90 * 60_000..=weiops::db::now_ms() + 90 * 60_000).contains(&until));
+    let close = |at: i64| weiops::orders::purchase::close_expired(&app.db, at);
+    assert_eq!(close(before + 31 * 60_000).await.unwrap(), 0);
+    assert_eq!(stock(&app, &shop).await, (5, 2));
+    assert_eq!(close(until + 1).await.unwrap(), 1);
+    assert_eq!(stock(&app, &shop).await, (5, 0));
+
+    // The form above the order list: a bad value is refused with a
+    // message, a good one saved and shown.
+    let page = admin
+        .get(app.url("/orders"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("save-order-settings") && page.contains(r#"value="90""#));
+    for (value, saved) in [("abc", 90), ("0", 90), ("45", 45)] {
+        let res = admin
+            .post(app.url("/orders/settings"))
+            .form(&[("reservation_minutes", value)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{value}");
+        assert_eq!(settings().await, saved, "{value}");
+    }
+    let page = admin
+        .get(app.url("/orders"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"value="45""#));
+}
+
+#[tokio::test]
 async fn bad_orders_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let shop = shop(&app, 5).await;
