@@ -1,6 +1,7 @@
-//! Changing stock: the only functions that write `stock`, each one
-//! conditional UPDATE plus its `stock_movements` row, inside the caller's
-//! transaction. Stock can never go negative, also under concurrent orders:
+//! Changing stock: each function one conditional UPDATE plus its
+//! `stock_movements` row, inside the caller's transaction. The one other
+//! writer of `stock` is `orders::placing`, which reserves for a batch of
+//! orders at once (decided by `rules::allocate`). Stock can never go negative, also under concurrent orders:
 //! the database row is the lock and the CHECKs are the last word.
 
 use serde::Serialize;
@@ -117,90 +118,6 @@ async fn record(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Reserves `qty` for an unpaid order if that many are available.
-pub async fn reserve(
-    tx: &mut Tx<'_>,
-    actor: &Actor,
-    warehouse: i64,
-    sku: i64,
-    qty: i64,
-    r: Ref<'_>,
-) -> Result<std::result::Result<(), Shortage>> {
-    reserve_all(tx, actor, warehouse, &[(sku, qty)], r).await
-}
-
-/// Reserves every `(sku, qty)` of an unpaid order, or returns the first
-/// shortage (the caller drops the transaction, so nothing is kept). One
-/// conditional UPDATE per SKU, in the order given (callers pass SKUs in
-/// ascending order so concurrent orders lock rows in the same order on
-/// PostgreSQL), and the movement rows in one INSERT: fewer round trips
-/// while SQLite's write gate is held.
-pub async fn reserve_all(
-    tx: &mut Tx<'_>,
-    actor: &Actor,
-    warehouse: i64,
-    lines: &[(i64, i64)],
-    r: Ref<'_>,
-) -> Result<std::result::Result<(), Shortage>> {
-    let now = now_ms();
-    let mut after = Vec::with_capacity(lines.len());
-    for &(sku, qty) in lines {
-        let updated = sqlx::query(
-            "UPDATE stock SET reserved = reserved + $1, updated_at = $2 \
-             WHERE warehouse_id = $3 AND sku_id = $4 AND on_hand - reserved >= $1 RETURNING on_hand",
-        )
-        .bind(qty)
-        .bind(now)
-        .bind(warehouse)
-        .bind(sku)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some(row) = updated else {
-            let (on_hand, reserved) = level(tx, warehouse, sku).await?;
-            return Ok(Err(Shortage {
-                sku_id: sku,
-                sku_code: sku_code(tx, sku).await?,
-                requested: qty,
-                available: (on_hand - reserved).max(0),
-            }));
-        };
-        after.push(row.try_get::<i64, _>("on_hand")?);
-    }
-    if lines.is_empty() {
-        return Ok(Ok(()));
-    }
-    const COLUMNS: usize = 11;
-    let values = (0..lines.len())
-        .map(|i| {
-            let slots = (1..=COLUMNS)
-                .map(|c| format!("${}", i * COLUMNS + c))
-                .collect::<Vec<_>>();
-            format!("({})", slots.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut insert = crate::db::dynamic(format!(
-        "INSERT INTO stock_movements (warehouse_id, sku_id, kind, qty, on_hand_after, reason, ref_type, ref_id, actor_id, actor_name, at) \
-         VALUES {values}"
-    ));
-    for (&(sku, qty), on_hand) in lines.iter().zip(after) {
-        insert = insert
-            .bind(warehouse)
-            .bind(sku)
-            .bind(Kind::Reserve.as_str())
-            .bind(qty)
-            .bind(on_hand)
-            .bind("")
-            .bind(r.kind.to_string())
-            .bind(r.id.to_string())
-            .bind(actor.user_id)
-            .bind(actor.name.clone())
-            .bind(now);
-    }
-    insert.execute(&mut **tx).await?;
-    Ok(Ok(()))
 }
 
 /// Releases a reservation (order cancelled, closed or expired).
