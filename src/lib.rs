@@ -27,6 +27,7 @@ pub mod org;
 pub mod products;
 pub mod rewards;
 pub mod service;
+pub mod settings;
 pub mod shipping;
 pub mod stock;
 pub mod users;

@@ -185,16 +185,20 @@ pub enum ApprovalMode {
     SponsorThenHeadOffice,
 }
 
+const APPROVAL_SETTING: &str = "agents.approval";
+
+impl ApprovalMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ApprovalMode::HeadOffice => "head_office",
+            ApprovalMode::SponsorThenHeadOffice => "sponsor_then_head_office",
+        }
+    }
+}
+
 pub async fn approval_mode(db: &Db) -> Result<ApprovalMode> {
-    let row = sqlx::query("SELECT value FROM app_settings WHERE name = 'agents.approval'")
-        .fetch_optional(&db.pool)
-        .await?;
     Ok(
-        match row
-            .map(|r| r.try_get::<String, _>("value"))
-            .transpose()?
-            .as_deref()
-        {
+        match crate::settings::get(db, APPROVAL_SETTING).await?.as_deref() {
             Some("sponsor_then_head_office") => ApprovalMode::SponsorThenHeadOffice,
             _ => ApprovalMode::HeadOffice,
         },
@@ -203,26 +207,8 @@ pub async fn approval_mode(db: &Db) -> Result<ApprovalMode> {
 
 /// Sets how applications are approved (audited).
 pub async fn set_approval_mode(db: &Db, actor: &Actor, mode: ApprovalMode) -> Result<()> {
-    let value = match mode {
-        ApprovalMode::HeadOffice => "head_office",
-        ApprovalMode::SponsorThenHeadOffice => "sponsor_then_head_office",
-    };
     let before = approval_mode(db).await?;
-    let mut tx = db.pool.begin().await?;
-    sqlx::query("INSERT INTO app_settings (name, value) VALUES ('agents.approval', $1) ON CONFLICT (name) DO UPDATE SET value = $1")
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change::new("settings.update", "settings", "agents.approval")
-            .before(serde_json::json!({"agents.approval": format!("{before:?}")}))
-            .after(serde_json::json!({"agents.approval": value})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    crate::settings::set(db, actor, APPROVAL_SETTING, before.as_str(), mode.as_str()).await
 }
 
 /// What the public form sends.

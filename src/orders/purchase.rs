@@ -115,13 +115,10 @@ pub struct OrderSettings {
 
 /// The order rules in force.
 pub async fn settings(db: &Db) -> Result<OrderSettings> {
-    let value: Option<String> =
-        sqlx::query_scalar("SELECT value FROM app_settings WHERE name = $1")
-            .bind(RESERVATION_SETTING)
-            .fetch_optional(&db.pool)
-            .await?;
     Ok(OrderSettings {
-        reservation_minutes: reservation_minutes(value),
+        reservation_minutes: reservation_minutes(
+            crate::settings::get(db, RESERVATION_SETTING).await?,
+        ),
     })
 }
 
@@ -134,28 +131,14 @@ pub async fn save_settings(db: &Db, actor: &Actor, new: &OrderSettings) -> Resul
         return Err(Error::Validation(errors));
     }
     let before = settings(db).await?;
-    let mut tx = db.begin_write().await?;
-    sqlx::query(
-        "INSERT INTO app_settings (name, value) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET value = $2",
-    )
-    .bind(RESERVATION_SETTING)
-    .bind(new.reservation_minutes.to_string())
-    .execute(&mut **tx)
-    .await?;
-    audit::record(
-        &mut tx,
+    crate::settings::set(
+        db,
         actor,
-        Change::new("settings.update", "settings", RESERVATION_SETTING)
-            .summary(format!(
-                "{} -> {} min",
-                before.reservation_minutes, new.reservation_minutes
-            ))
-            .before(serde_json::json!({ RESERVATION_SETTING: before.reservation_minutes }))
-            .after(serde_json::json!({ RESERVATION_SETTING: new.reservation_minutes })),
+        RESERVATION_SETTING,
+        &before.reservation_minutes.to_string(),
+        &new.reservation_minutes.to_string(),
     )
     .await?;
-    tx.commit().await?;
     Ok(new.clone())
 }
 
