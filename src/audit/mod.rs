@@ -78,23 +78,13 @@ impl Change {
 /// Appends `change` inside the caller's transaction.
 #[tracing::instrument(skip_all, fields(action = change.action, entity = %change.entity_id))]
 pub async fn record(tx: &mut Tx<'_>, actor: &Actor, change: Change) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor_id, actor_name, action, entity_type, entity_id, summary, \
-         before_json, after_json, request_id, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(now_ms())
-    .bind(actor.user_id)
-    .bind(&actor.name)
-    .bind(change.action)
-    .bind(change.entity_type)
-    .bind(&change.entity_id)
-    .bind(&change.summary)
-    .bind(change.before.map(|v| v.to_string()))
-    .bind(change.after.map(|v| v.to_string()))
-    .bind(&actor.request_id)
-    .bind(&actor.ip)
-    .execute(&mut **tx)
-    .await?;
+    let engine = match tx.backend_name() {
+        "SQLite" => crate::db::Engine::Sqlite,
+        _ => crate::db::Engine::Postgres,
+    };
+    let mut script = crate::db::Script::new(engine);
+    record_all(&mut script, &[(actor, change)]);
+    script.run(tx).await?;
     Ok(())
 }
 
