@@ -5,11 +5,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use weiops::audit::Actor;
 
-use crate::common::{TestApp, spawn_app};
-
-async fn body(res: reqwest::Response) -> Value {
-    res.json().await.unwrap()
-}
+use crate::common::{TestApp, body, spawn_app};
 
 fn today() -> String {
     weiops_core::time::format_date(weiops::db::now_ms())

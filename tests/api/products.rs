@@ -6,13 +6,7 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::common::{TestApp, spawn_app, spawn_app_with};
-
-async fn body(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
-}
+use crate::common::{TestApp, body, spawn_app, spawn_app_with};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     sqlx::query(sqlx::AssertSqlSafe(format!(

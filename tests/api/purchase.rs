@@ -6,18 +6,12 @@
 use serde_json::{Value, json};
 use weiops::audit::Actor;
 
-use crate::common::{TestApp, spawn_app};
+use crate::common::{TestApp, body, spawn_app};
 
 const AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
 A,张三,13800000001,a_wx,1,,active,2026-01-05T10:00:00+08:00\n\
 B,李四,13800000002,b_wx,2,A,active,2026-02-01T09:30:00+08:00\n\
 C,王五,13800000003,c_wx,4,B,active,2026-03-01T09:30:00Z\n";
-
-async fn body(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
-}
 
 pub(crate) struct Shop {
     pub(crate) warehouse: i64,

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, spawn_app};
+use crate::common::{TestApp, body, spawn_app};
 
 /// The worked example of shared/spec/settlement.md: A ← B ← C ← D, all active.
 const AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
@@ -25,12 +25,6 @@ const PAYOUTS: &str = "agent_id,level_diff_fen,referral_fen,team_fen,total_fen\n
 A,1000,140,0,1140\n\
 B,4000,370,0,4370\n\
 C,1000,240,0,1240\n";
-
-async fn body(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
-}
 
 async fn setup(app: &TestApp) -> reqwest::Client {
     let admin = app.login_admin().await;

@@ -3,17 +3,11 @@
 //! waybills printed with a barcode and a masked phone, tracking numbers
 //! imported all or nothing, and the permission it takes.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use weiops::audit::Actor;
 
-use crate::common::{TestApp, spawn_app};
+use crate::common::{TestApp, body, spawn_app};
 use crate::purchase::{Shop, portal, shop};
-
-async fn body(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
-}
 
 async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
     sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND sku_id = $2")

@@ -7,13 +7,7 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::common::{TestApp, spawn_app};
-
-async fn body(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
-}
+use crate::common::{TestApp, body, spawn_app};
 
 /// A product with one SKU, straight into the tables the products pages own.
 async fn sku(app: &TestApp, code: &str, name: &str) -> i64 {

@@ -13,6 +13,14 @@ use weiops::db::{self, Db};
 use weiops::http::{AppState, Settings};
 use weiops::users::store::{self as users, NewUser};
 
+/// The JSON body of a response; a body that is not JSON fails the test
+/// with the status and the text.
+pub async fn body(res: reqwest::Response) -> serde_json::Value {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
+}
+
 pub const ADMIN_PASSWORD: &str = "Admin-pass-2026";
 
 pub struct TestApp {
