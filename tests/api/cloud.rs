@@ -5,10 +5,9 @@
 //! back; the pages, the stock page's owed figure and the permissions.
 
 use serde_json::{Value, json};
-use weiops::audit::Actor;
 
 use crate::common::{TestApp, body, spawn_app};
-use crate::purchase::{Shop, portal, shop};
+use crate::purchase::{Shop, place_and_pay, portal, shop};
 
 async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
     sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND sku_id = $2")
@@ -40,45 +39,12 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 /// Places a cloud order of `qty` for agent C and pays it from a prepaid
 /// balance topped up for it; returns the order as the API shows it.
 async fn paid_cloud_order(app: &TestApp, admin: &reqwest::Client, shop: &Shop, qty: i64) -> Value {
-    let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&json!({
-                "agent_id": shop.c,
-                "lines": [{"sku_id": shop.sku, "qty": qty}],
-                "fulfilment": "cloud",
-            }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let no = placed["order_no"].as_str().unwrap().to_string();
-    let id = weiops::finance::payments::submit(
-        &app.db,
-        &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
-            agent_id: shop.c,
-            order_no: None,
-            amount_fen: placed["amount_fen"].as_i64().unwrap(),
-            reference: "招行 1234".into(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
-        .await
-        .unwrap();
-    body(
-        admin
-            .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-            .json(&json!({"method": "balance"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    let order = json!({
+        "agent_id": shop.c,
+        "lines": [{"sku_id": shop.sku, "qty": qty}],
+        "fulfilment": "cloud",
+    });
+    place_and_pay(app, admin, shop, &order).await
 }
 
 fn ship_request(shop: &Shop, qty: i64) -> Value {

@@ -82,7 +82,7 @@ async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
         .unwrap()
 }
 
-fn order(shop: &Shop, qty: i64) -> Value {
+pub(crate) fn order(shop: &Shop, qty: i64) -> Value {
     json!({
         "agent_id": shop.c,
         "lines": [{"sku_id": shop.sku, "qty": qty}],
@@ -934,16 +934,32 @@ async fn customer_service_finds_an_order_and_says_when_it_ships() {
     );
 }
 
-/// Places and pays an order of `qty` for agent C from a topped-up balance.
-async fn paid_order(app: &TestApp, admin: &reqwest::Client, shop: &Shop, qty: i64) -> String {
+/// Places `order` (an order of agent C) and pays it from the prepaid
+/// balance, topped up first by a confirmed transfer of the order's amount;
+/// the paid order as the pay call answers it.
+pub(crate) async fn place_and_pay(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    shop: &Shop,
+    order: &Value,
+) -> Value {
+    let placed = body(
+        admin
+            .post(app.url("/api/v1/orders"))
+            .json(order)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let id = weiops::finance::payments::submit(
         &app.db,
         &Actor::system("test"),
         &weiops::finance::payments::NewPayment {
             agent_id: shop.c,
             order_no: None,
-            amount_fen: 7_000 * qty,
-            reference: "top-up".into(),
+            amount_fen: placed["amount_fen"].as_i64().unwrap(),
+            reference: "招行 8899".into(),
         },
         None,
     )
@@ -952,16 +968,7 @@ async fn paid_order(app: &TestApp, admin: &reqwest::Client, shop: &Shop, qty: i6
     weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
         .await
         .unwrap();
-    let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&order(shop, qty))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let no = placed["order_no"].as_str().unwrap().to_string();
+    let no = placed["order_no"].as_str().unwrap();
     let res = admin
         .post(app.url(&format!("/api/v1/orders/{no}/pay")))
         .json(&json!({"method": "balance"}))
@@ -969,7 +976,15 @@ async fn paid_order(app: &TestApp, admin: &reqwest::Client, shop: &Shop, qty: i6
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    no
+    body(res).await
+}
+
+/// Places and pays an order of `qty` for agent C from a topped-up balance.
+async fn paid_order(app: &TestApp, admin: &reqwest::Client, shop: &Shop, qty: i64) -> String {
+    place_and_pay(app, admin, shop, &order(shop, qty)).await["order_no"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

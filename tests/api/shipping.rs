@@ -4,10 +4,9 @@
 //! imported all or nothing, and the permission it takes.
 
 use serde_json::json;
-use weiops::audit::Actor;
 
 use crate::common::{TestApp, body, spawn_app};
-use crate::purchase::{Shop, portal, shop};
+use crate::purchase::{Shop, order, place_and_pay, portal, shop};
 
 async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
     sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND sku_id = $2")
@@ -21,51 +20,15 @@ async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
 /// An order of `qty` units for agent C, paid from a topped-up balance and
 /// allocated: it waits to ship.
 async fn picked_order(app: &TestApp, shop: &Shop, admin: &reqwest::Client, qty: i64) -> String {
-    let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&json!({
-                "agent_id": shop.c,
-                "lines": [{"sku_id": shop.sku, "qty": qty}],
-                "fulfilment": "ship_to_customer",
-                "receiver_name": "顾客甲",
-                "receiver_phone": "139 1234 5678",
-                "receiver_address": "浙江省杭州市西湖区文三路 100 号",
-            }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let no = placed["order_no"].as_str().unwrap().to_string();
-    let id = weiops::finance::payments::submit(
-        &app.db,
-        &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
-            agent_id: shop.c,
-            order_no: None,
-            amount_fen: placed["amount_fen"].as_i64().unwrap(),
-            reference: "招行 8899".into(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
+    let paid = place_and_pay(app, admin, shop, &order(shop, qty)).await;
+    let no = paid["order_no"].as_str().unwrap().to_string();
+    let res = admin
+        .post(app.url(&format!("/api/v1/orders/{no}/allocate")))
+        .json(&json!({"note": ""}))
+        .send()
         .await
         .unwrap();
-    for (path, payload) in [
-        ("pay", json!({"method": "balance"})),
-        ("allocate", json!({"note": ""})),
-    ] {
-        let res = admin
-            .post(app.url(&format!("/api/v1/orders/{no}/{path}")))
-            .json(&payload)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{path}: {}", res.text().await.unwrap());
-    }
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     no
 }
 
@@ -337,43 +300,18 @@ async fn a_cloud_request_ships_from_the_page_with_a_scanned_number() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
     let admin = app.login_admin().await;
-    let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&json!({
-                "agent_id": shop.c,
-                "lines": [{"sku_id": shop.sku, "qty": 3}],
-                "fulfilment": "cloud",
-            }))
-            .send()
-            .await
-            .unwrap(),
+    let paid = place_and_pay(
+        &app,
+        &admin,
+        &shop,
+        &json!({
+            "agent_id": shop.c,
+            "lines": [{"sku_id": shop.sku, "qty": 3}],
+            "fulfilment": "cloud",
+        }),
     )
     .await;
-    let id = weiops::finance::payments::submit(
-        &app.db,
-        &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
-            agent_id: shop.c,
-            order_no: None,
-            amount_fen: placed["amount_fen"].as_i64().unwrap(),
-            reference: "招行 1234".into(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
-        .await
-        .unwrap();
-    let no = placed["order_no"].as_str().unwrap();
-    let res = admin
-        .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-        .json(&json!({"method": "balance"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let no = paid["order_no"].as_str().unwrap();
     let request = body(
         admin
             .post(app.url("/api/v1/cloud-stock/requests"))
