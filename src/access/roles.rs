@@ -231,7 +231,7 @@ async fn write_permissions(
 pub async fn create(db: &Db, actor: &Actor, input: &RoleInput) -> Result<i64> {
     let v = validate(input)?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO roles (code, name, description, data_scope, builtin, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
@@ -241,7 +241,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &RoleInput) -> Result<i64> {
     .bind(&v.description)
     .bind(v.scope.as_str())
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .on_unique(duplicate_code())?
     .try_get("id")?;
@@ -265,7 +265,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &RoleInput) -> Resul
         return Err(Error::Refused("role.builtin_locked"));
     }
     let v = validate(input)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE roles SET code = $1, name = $2, description = $3, data_scope = $4, updated_at = $5 WHERE id = $6")
         .bind(&v.code)
         .bind(&v.name)
@@ -273,7 +273,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &RoleInput) -> Resul
         .bind(v.scope.as_str())
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .on_unique(duplicate_code())?;
     write_permissions(&mut tx, id, &v.permissions).await?;
@@ -297,10 +297,10 @@ pub async fn delete(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     if before.builtin {
         return Err(Error::Refused("role.builtin_locked"));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let in_use: i64 = sqlx::query("SELECT COUNT(*) AS n FROM user_roles WHERE role_id = $1")
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("n")?;
     if in_use > 0 {
@@ -308,11 +308,11 @@ pub async fn delete(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     }
     sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM roles WHERE id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,

@@ -209,7 +209,7 @@ pub async fn import(
     drop(known);
     let now = now_ms();
     let total = plan.placed.len();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // A big file is written fastest without the secondary indexes, which
     // are then rebuilt in one sorted pass each (inside the transaction:
     // a failure leaves the table as it was). SQLite also gets a larger page
@@ -217,13 +217,13 @@ pub async fn import(
     let bulk = total >= BULK_ROWS;
     if db.engine == Engine::Sqlite {
         sqlx::query("PRAGMA cache_size = -262144")
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     if bulk {
         for (name, _) in SECONDARY_INDEXES {
             crate::db::dynamic(format!("DROP INDEX IF EXISTS {name}"))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
     }
@@ -241,7 +241,7 @@ pub async fn import(
             .bind(direct)
             .bind(now)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     // Certificates for the active agents just written, straight from the
@@ -254,7 +254,7 @@ pub async fn import(
     if bulk {
         for (i, (name, on)) in SECONDARY_INDEXES.iter().enumerate() {
             crate::db::dynamic(format!("CREATE INDEX {name} ON {on}"))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             progress(
                 "agents.import.stage_indexing",
@@ -265,7 +265,7 @@ pub async fn import(
     }
     if db.engine == Engine::Sqlite {
         sqlx::query("PRAGMA cache_size = -2000")
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     if db.engine == Engine::Postgres {
@@ -273,7 +273,7 @@ pub async fn import(
         sqlx::query(
             "SELECT setval(pg_get_serial_sequence('agents', 'id'), (SELECT MAX(id) FROM agents))",
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     audit::record(

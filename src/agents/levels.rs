@@ -133,10 +133,10 @@ pub async fn save(db: &Db, actor: &Actor, input: &[LevelInput]) -> Result<()> {
     errors.into_result()?;
     let before = all(db).await?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM agent_levels WHERE level > $1")
         .bind(max)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     for l in input {
         let res = sqlx::query(
@@ -149,7 +149,7 @@ pub async fn save(db: &Db, actor: &Actor, input: &[LevelInput]) -> Result<()> {
         .bind(l.upgrade_threshold_fen)
         .bind(now)
         .bind(l.level)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if res.rows_affected() == 0 {
             sqlx::query(
@@ -162,7 +162,7 @@ pub async fn save(db: &Db, actor: &Actor, input: &[LevelInput]) -> Result<()> {
             .bind(l.first_purchase_fen)
             .bind(l.upgrade_threshold_fen)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
     }

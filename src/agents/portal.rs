@@ -127,18 +127,18 @@ pub async fn reset_password(db: &Db, actor: &Actor, agent_id: i64) -> Result<Str
     }
     let new = random_password();
     let hash = password::hash(new.clone()).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE agents SET password_hash = $1, must_change_password = 1, failed_logins = 0, locked_until = NULL WHERE id = $2")
         .bind(&hash)
         .bind(agent_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query(
         "UPDATE agent_sessions SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL",
     )
     .bind(now_ms())
     .bind(agent_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
         &mut tx,
@@ -514,11 +514,11 @@ async fn decide(
     };
     match form.get("decision") {
         "agree" => {
-            let mut tx = s.db.pool.begin().await?;
+            let mut tx = s.db.begin_write().await?;
             sqlx::query("UPDATE agent_applications SET sponsor_approved_at = $1 WHERE id = $2 AND status = 'pending'")
                 .bind(now_ms())
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             audit::record(
                 &mut tx,

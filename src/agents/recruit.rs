@@ -287,7 +287,7 @@ pub async fn submit(db: &Db, code: &str, input: &ApplicationInput, ip: &str) -> 
         Inviter::Agent { id, .. } => (Some(id), None),
         Inviter::Staff { id, .. } => (None, Some(id)),
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO agent_applications (invite_code, sponsor_id, recruiter_id, name, phone, wechat, province, city, requested_level, \
          message, status, ip, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) RETURNING id",
@@ -304,7 +304,7 @@ pub async fn submit(db: &Db, code: &str, input: &ApplicationInput, ip: &str) -> 
     .bind(input.message.trim())
     .bind(ip)
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .try_get("id")?;
     audit::record(
@@ -381,19 +381,19 @@ pub async fn approve(db: &Db, actor: &Actor, id: i64, level: Option<i64>) -> Res
         city: app.city.clone(),
         notes: app.message.clone(),
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // Decided once, also when two people click at the same moment.
     let claimed = sqlx::query("UPDATE agent_applications SET status = 'approved', decided_by = $1, decided_at = $2 WHERE id = $3 AND status = 'pending'")
         .bind(actor.user_id)
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     if claimed.rows_affected() == 0 {
         return Err(Error::Conflict("recruit.already_decided"));
     }
     let next: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) + 1 AS n FROM agents")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("n")?;
     let code = format!("A{next:07}");
@@ -409,7 +409,7 @@ pub async fn approve(db: &Db, actor: &Actor, id: i64, level: Option<i64>) -> Res
     sqlx::query("UPDATE agent_applications SET agent_id = $1 WHERE id = $2")
         .bind(agent_id)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,
@@ -444,7 +444,7 @@ pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()>
         );
         return Err(Error::Validation(f));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE agent_applications SET status = 'rejected', reason = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND status = 'pending'",
     )
@@ -452,7 +452,7 @@ pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()>
     .bind(actor.user_id)
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
         fetch(db, id).await?;

@@ -528,11 +528,11 @@ pub async fn create(db: &Db, actor: &Actor, input: &NewAgent) -> Result<i64> {
         errors.add("code", "field.too_long");
     }
     errors.into_result()?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let code = if code.is_empty() {
         let next: i64 =
             sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) + 1 AS n FROM agents")
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?
                 .try_get("n")?;
         format!("A{next:07}")
@@ -567,7 +567,7 @@ pub async fn update_profile(db: &Db, actor: &Actor, id: i64, input: &AgentProfil
     let mut errors = FieldErrors::default();
     let p = check_profile(input, &mut errors);
     errors.into_result()?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE agents SET name = $1, phone = $2, wechat = $3, province = $4, city = $5, notes = $6, updated_at = $7 WHERE id = $8")
         .bind(&p.name)
         .bind(&p.phone)
@@ -577,7 +577,7 @@ pub async fn update_profile(db: &Db, actor: &Actor, id: i64, input: &AgentProfil
         .bind(&p.notes)
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     // Personal data is not copied into the audit log, only that it changed.
     audit::record(
@@ -613,12 +613,12 @@ pub async fn change_level(db: &Db, actor: &Actor, id: i64, level: i64, reason: &
     }
     errors.into_result()?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE agents SET level = $1, updated_at = $2 WHERE id = $3")
         .bind(level)
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query(
         "INSERT INTO agent_level_changes (agent_id, from_level, to_level, reason, actor_id, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -630,7 +630,7 @@ pub async fn change_level(db: &Db, actor: &Actor, id: i64, level: i64, reason: &
     .bind(actor.user_id)
     .bind(&actor.name)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let cert = certificates::reissue(&mut tx, id, "level change").await?;
     let action = if level < before.level {
@@ -697,7 +697,7 @@ pub async fn move_to(
     }
     errors.into_result()?;
     let moving = me.team_size + 1;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // Old ancestors lose the team, new ones gain it.
     if let Some(old) = me.sponsor_id {
         let old = get(db, old).await?;
@@ -723,12 +723,12 @@ pub async fn move_to(
     .bind(now_ms())
     .bind(&lo)
     .bind(&hi)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE agents SET sponsor_id = $1 WHERE id = $2")
         .bind(new_sponsor)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,
@@ -760,12 +760,12 @@ pub async fn set_status(
     if before.status == "terminated" {
         return Err(Error::Refused("agents.terminated"));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE agents SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status.as_str())
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     if status == AgentStatus::Terminated {
         certificates::revoke(&mut tx, id, "terminated").await?;
@@ -790,7 +790,7 @@ pub async fn set_status(
 
 /// Records that someone saw an agent's unmasked personal data.
 pub async fn record_reveal(db: &Db, actor: &Actor, agent: &Agent, what: &str) -> Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     audit::record(
         &mut tx,
         actor,

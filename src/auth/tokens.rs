@@ -48,7 +48,7 @@ pub async fn create(
     let name = validate_name(name)?;
     let secret = format!("{TOKEN_PREFIX}{}", random_secret());
     let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -57,7 +57,7 @@ pub async fn create(
     .bind(secret_hash(&secret))
     .bind(&prefix)
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .try_get("id")?;
     audit::record(
@@ -97,13 +97,13 @@ pub async fn list(db: &Db, user_id: i64) -> crate::Result<Vec<TokenInfo>> {
 
 /// Revokes one of `user_id`'s tokens. Unknown or someone else's token: not found.
 pub async fn revoke(db: &Db, actor: &Actor, user_id: i64, token_id: i64) -> crate::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "SELECT name, prefix, revoked_at FROM api_tokens WHERE id = $1 AND user_id = $2",
     )
     .bind(token_id)
     .bind(user_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or(crate::Error::NotFound)?;
     let revoked: Option<i64> = row.try_get("revoked_at")?;
@@ -115,7 +115,7 @@ pub async fn revoke(db: &Db, actor: &Actor, user_id: i64, token_id: i64) -> crat
     sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(token_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,

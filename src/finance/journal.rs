@@ -469,7 +469,7 @@ pub async fn post_manual(
         })).collect::<Vec<_>>(),
     });
     let total = check_entry(&lines).map_err(|e| Error::BadRequest(e.key()))?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id = ledger::post(
         &mut tx,
         db.engine,

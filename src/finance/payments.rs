@@ -114,7 +114,7 @@ pub async fn submit(
     };
     errors.into_result()?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO payments (agent_id, order_id, amount_fen, proof, reference, status, created_at) \
          VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
@@ -125,7 +125,7 @@ pub async fn submit(
     .bind(proof.map(|p| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, p)))
     .bind(input.reference.trim())
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .try_get("id")?;
     audit::record(
@@ -152,7 +152,7 @@ pub async fn submit(
 pub async fn confirm(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     let p = get(db, id).await?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE payments SET status = 'confirmed', decided_by = $1, decided_by_name = $2, decided_at = $3 \
          WHERE id = $4 AND status = 'pending'",
@@ -161,7 +161,7 @@ pub async fn confirm(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     .bind(&actor.name)
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if res.rows_affected() != 1 {
         return Err(Error::Conflict("payments.already_decided"));
@@ -214,7 +214,7 @@ pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()>
         f.add("reason", "payments.reason_required");
         return Err(Error::Validation(f));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE payments SET status = 'rejected', reason = $1, decided_by = $2, decided_by_name = $3, decided_at = $4 \
          WHERE id = $5 AND status = 'pending'",
@@ -224,7 +224,7 @@ pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()>
     .bind(&actor.name)
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if res.rows_affected() != 1 {
         return Err(Error::Conflict("payments.already_decided"));

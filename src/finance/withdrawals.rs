@@ -243,7 +243,7 @@ pub async fn request(
     let fee = check(db, &agent, input, errors).await?;
     let amount = input.amount;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // The status is checked again by the write itself: a freeze that
     // committed since the read above wins.
     let id: i64 = match sqlx::query(
@@ -256,7 +256,7 @@ pub async fn request(
     .bind(input.account_name.trim())
     .bind(input.account_no.trim())
     .bind(now)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     {
         Some(r) => r.try_get("id")?,
@@ -334,7 +334,7 @@ fn required(field: &str, value: &str, max: usize) -> Result<()> {
 #[tracing::instrument(skip(db, actor))]
 pub async fn pay(db: &Db, actor: &Actor, id: i64, reference: &str) -> Result<()> {
     required("reference", reference, 100)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if !decide(&mut tx, actor, id, "paid", Some(reference.trim()), None).await? {
         drop(tx);
         get(db, id).await?;
@@ -389,7 +389,7 @@ pub async fn pay(db: &Db, actor: &Actor, id: i64, reference: &str) -> Result<()>
 #[tracing::instrument(skip(db, actor))]
 pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()> {
     required("reason", reason, 200)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if !decide(&mut tx, actor, id, "rejected", None, Some(reason.trim())).await? {
         drop(tx);
         get(db, id).await?;

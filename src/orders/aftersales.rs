@@ -120,7 +120,7 @@ pub async fn request(
     }
     let now = now_ms();
     let no = crate::db::document_no("SH", now);
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if cloud {
         // Refused at once when the agent no longer holds the units (asked
         // for them to be shipped); checked again when finance refunds.
@@ -145,7 +145,7 @@ pub async fn request(
     .bind(order.amount_fen)
     .bind(&actor.name)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
         &mut tx,
@@ -223,7 +223,7 @@ pub async fn refund(db: &Db, actor: &Actor, case_no: &str, how: &Refund) -> Resu
         .fetch_one(&db.pool)
         .await?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE after_sales SET status = 'refunded', refund_to = $1, goods = $2, decided_by = $3, decided_by_name = $4, \
          decided_at = $5 WHERE id = $6 AND status = 'requested'",
@@ -234,7 +234,7 @@ pub async fn refund(db: &Db, actor: &Actor, case_no: &str, how: &Refund) -> Resu
     .bind(&actor.name)
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if res.rows_affected() != 1 {
         return Err(Error::Conflict("aftersales.already_decided"));
@@ -332,7 +332,7 @@ pub async fn reject(db: &Db, actor: &Actor, case_no: &str, reason: &str) -> Resu
         return Err(Error::Validation(f));
     }
     let (id, _, _) = open_case(db, case_no).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE after_sales SET status = 'rejected', reject_reason = $1, decided_by = $2, decided_by_name = $3, decided_at = $4 \
          WHERE id = $5 AND status = 'requested'",
@@ -342,7 +342,7 @@ pub async fn reject(db: &Db, actor: &Actor, case_no: &str, reason: &str) -> Resu
     .bind(&actor.name)
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if res.rows_affected() != 1 {
         return Err(Error::Conflict("aftersales.already_decided"));

@@ -267,7 +267,7 @@ pub(crate) async fn insert(
 #[tracing::instrument(skip(db, actor))]
 pub async fn create(db: &Db, actor: &Actor, input: &DepartmentInput) -> Result<i64> {
     let v = validate(db, input, None).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let parent = v.parent.as_ref().map(|p| (p.id, p.path.as_str()));
     let (id, _) = insert(
         &mut tx,
@@ -283,7 +283,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &DepartmentInput) -> Result<i
         sqlx::query("UPDATE departments SET head_user_id = $1 WHERE id = $2")
             .bind(v.head_user_id)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     audit::record(
@@ -305,7 +305,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &DepartmentInput) -> Result<i
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &DepartmentInput) -> Result<()> {
     let before = get(db, id).await?;
     let v = validate(db, input, Some(&before)).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE departments SET code = $1, name = $2, summary = $3, head_user_id = $4, sort_order = $5, parent_id = $6, \
          updated_at = $7 WHERE id = $8",
@@ -318,7 +318,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &DepartmentInput) ->
     .bind(v.parent.as_ref().map(|p| p.id))
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .on_unique(code_taken())?;
     let moved = before.parent_id != v.parent.as_ref().map(|p| p.id);
@@ -331,7 +331,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &DepartmentInput) ->
         .bind(&new_path)
         .bind(i64::try_from(before.path.len()).unwrap_or(0) + 1)
         .bind(crate::db::like_prefix(&before.path))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     let after = serde_json::json!({
@@ -379,14 +379,14 @@ pub async fn archive(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     if !before.is_active() {
         return Ok(());
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let busy: i64 = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM departments WHERE parent_id = $1 AND status = 'active') \
               + (SELECT COUNT(*) FROM positions WHERE department_id = $1 AND status = 'active') \
               + (SELECT COUNT(*) FROM staff_positions sp JOIN positions p ON p.id = sp.position_id WHERE p.department_id = $1) AS n",
     )
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .try_get("n")?;
     if busy > 0 {
@@ -395,7 +395,7 @@ pub async fn archive(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     sqlx::query("UPDATE departments SET status = 'archived', updated_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,
@@ -418,11 +418,11 @@ pub async fn restore(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     {
         return Err(Error::Conflict("org.parent_archived"));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE departments SET status = 'active', updated_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,

@@ -494,7 +494,7 @@ pub(crate) async fn insert(
 #[tracing::instrument(skip(db, actor, input))]
 pub async fn create(db: &Db, actor: &Actor, input: &PositionInput) -> Result<i64> {
     let v = validate(db, input, None).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id = insert(
         &mut tx,
         &v.code,
@@ -528,7 +528,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &PositionInput) -> Result<i64
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PositionInput) -> Result<()> {
     let before = get(db, id).await?;
     let v = validate(db, input, Some(id)).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE positions SET code = $1, name = $2, name_en = $3, department_id = $4, summary = $5, headcount = $6, \
          role_id = $7, reports_to_id = $8, sort_order = $9, updated_at = $10 WHERE id = $11",
@@ -544,7 +544,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PositionInput) -> R
     .bind(input.sort_order)
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .on_unique(code_taken())?;
     write_details(&mut tx, id, &v.duties, &v.kpis).await?;
@@ -557,7 +557,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PositionInput) -> R
         )
         .bind(input.department_id)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     let after = serde_json::json!({"code": v.code, "name": v.name, "department_id": input.department_id,
@@ -583,10 +583,10 @@ pub async fn archive(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     if !before.is_active() {
         return Ok(());
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM staff_positions WHERE position_id = $1")
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("n")?;
     if held > 0 {
@@ -596,14 +596,14 @@ pub async fn archive(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     sqlx::query("UPDATE positions SET status = 'archived', updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query(
         "UPDATE positions SET reports_to_id = NULL, updated_at = $1 WHERE reports_to_id = $2",
     )
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
         &mut tx,

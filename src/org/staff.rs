@@ -543,7 +543,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &StaffInput) -> Result<(i64, 
         f.add("primary_position_id", "org.primary_required");
         Error::Validation(f)
     })?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let user_id = match (&prepared, &existing) {
         (Some(p), _) => users::insert(&mut tx, actor, p).await?,
         (None, Some(u)) => u.id,
@@ -604,7 +604,7 @@ pub async fn update(db: &Db, actor: &Actor, user_id: i64, input: &StaffInput) ->
     let Some(profile) = profile else {
         return Err(Error::NotFound);
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let was_admin = before
         .roles
         .iter()
@@ -625,7 +625,7 @@ pub async fn update(db: &Db, actor: &Actor, user_id: i64, input: &StaffInput) ->
         .bind(display_name.unwrap_or_default())
         .bind(&phone)
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     users::write_roles(&mut tx, user_id, &input.role_ids).await?;
     write_profile(&mut tx, user_id, &profile, false).await?;

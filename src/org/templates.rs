@@ -528,7 +528,7 @@ pub async fn apply(
 ) -> Result<Plan> {
     let plan = plan(db, t, only).await?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // Roles: created when missing; ids by code for the positions.
     let mut role_ids: HashMap<String, i64> = HashMap::new();
     for item in &plan.roles {
@@ -540,7 +540,7 @@ pub async fn apply(
         };
         let existing = sqlx::query("SELECT id FROM roles WHERE code = $1")
             .bind(&r.code)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         let id = match existing {
             Some(row) => row.try_get("id")?,
@@ -554,7 +554,7 @@ pub async fn apply(
                 .bind(&r.description)
                 .bind(&r.data_scope)
                 .bind(now)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?
                 .try_get("id")?;
                 for p in &r.permissions {
@@ -563,7 +563,7 @@ pub async fn apply(
                     )
                     .bind(id)
                     .bind(p)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                 }
                 audit::record(
@@ -590,7 +590,7 @@ pub async fn apply(
         };
         let existing = sqlx::query("SELECT id, path FROM departments WHERE code = $1")
             .bind(&d.code)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         let (id, path) = match existing {
             Some(row) => (row.try_get("id")?, row.try_get("path")?),
@@ -636,7 +636,7 @@ pub async fn apply(
         if item.action == PlanAction::Exists {
             if let Some(row) = sqlx::query("SELECT id FROM positions WHERE code = $1")
                 .bind(&p.code)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?
             {
                 pos_ids.insert(p.code.clone(), row.try_get("id")?);
@@ -680,7 +680,7 @@ pub async fn apply(
             sqlx::query("UPDATE positions SET reports_to_id = $1 WHERE id = $2")
                 .bind(boss)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
     }

@@ -360,7 +360,7 @@ pub async fn import_staff(db: &Db, actor: &Actor, bytes: &[u8]) -> Result<Vec<Im
     for r in ready {
         rows.push((users::hash_new(r.checked).await?, r.profile));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut created = Vec::new();
     for (prepared, profile) in &rows {
         let user_id = users::insert(&mut tx, actor, prepared).await?;

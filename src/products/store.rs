@@ -151,14 +151,14 @@ fn valid_category(input: &CategoryInput) -> Result<String> {
 #[tracing::instrument(skip(db, actor, input))]
 pub async fn create_category(db: &Db, actor: &Actor, input: &CategoryInput) -> Result<i64> {
     let name = valid_category(input)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO product_categories (name, sort_order, created_at) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(&name)
     .bind(input.sort_order)
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .on_unique(Error::Conflict("category.name_taken"))?
     .try_get("id")?;
@@ -178,12 +178,12 @@ pub async fn create_category(db: &Db, actor: &Actor, input: &CategoryInput) -> R
 pub async fn rename_category(db: &Db, actor: &Actor, id: i64, input: &CategoryInput) -> Result<()> {
     let before = category(db, id).await?;
     let name = valid_category(input)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE product_categories SET name = $1, sort_order = $2 WHERE id = $3")
         .bind(&name)
         .bind(input.sort_order)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .on_unique(Error::Conflict("category.name_taken"))?;
     audit::record(
@@ -204,13 +204,13 @@ pub async fn rename_category(db: &Db, actor: &Actor, id: i64, input: &CategoryIn
 #[tracing::instrument(skip(db, actor))]
 pub async fn delete_category(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     let before = category(db, id).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let gone = sqlx::query(
         "DELETE FROM product_categories WHERE id = $1 \
          AND NOT EXISTS (SELECT 1 FROM products p WHERE p.category_id = $1)",
     )
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if gone == 0 {
@@ -422,7 +422,7 @@ async fn validate_product(db: &Db, input: &ProductInput) -> Result<ValidProduct>
 pub async fn create(db: &Db, actor: &Actor, input: &ProductInput) -> Result<i64> {
     let v = validate_product(db, input).await?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO products (code, name, category_id, description, on_sale, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
@@ -433,7 +433,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &ProductInput) -> Result<i64>
     .bind(&v.description)
     .bind(flag(input.on_sale))
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .on_unique(Error::Conflict("products.code_taken"))?
     .try_get("id")?;
@@ -456,7 +456,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &ProductInput) -> Result<i64>
 pub async fn update(db: &Db, actor: &Actor, id: i64, input: &ProductInput) -> Result<()> {
     let before = get(db, id).await?;
     let v = validate_product(db, input).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE products SET code = $1, name = $2, category_id = $3, description = $4, on_sale = $5, \
          updated_at = $6 WHERE id = $7",
@@ -468,7 +468,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &ProductInput) -> Re
     .bind(flag(input.on_sale))
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .on_unique(Error::Conflict("products.code_taken"))?;
     audit::record(
@@ -494,12 +494,12 @@ pub async fn set_on_sale(db: &Db, actor: &Actor, id: i64, on_sale: bool) -> Resu
     if before.on_sale == on_sale {
         return Ok(());
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE products SET on_sale = $1, updated_at = $2 WHERE id = $3")
         .bind(flag(on_sale))
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let action = if on_sale {
         "product.on_sale"
@@ -526,12 +526,12 @@ pub async fn set_image(
     image: Option<&str>,
 ) -> Result<Option<String>> {
     let before = get(db, id).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE products SET image = $1, updated_at = $2 WHERE id = $3")
         .bind(image)
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,
@@ -776,7 +776,7 @@ pub async fn create_sku(db: &Db, actor: &Actor, product_id: i64, input: &SkuInpu
     let product = get(db, product_id).await?;
     let v = validate_sku(input)?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO skus (product_id, code, spec, barcode, retail_fen, weight_g, on_sale, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -789,7 +789,7 @@ pub async fn create_sku(db: &Db, actor: &Actor, product_id: i64, input: &SkuInpu
     .bind(input.weight_g)
     .bind(flag(input.on_sale))
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .on_unique(Error::Conflict("sku.code_taken"))?
     .try_get("id")?;
@@ -822,11 +822,11 @@ pub async fn update_sku(db: &Db, actor: &Actor, id: i64, input: &SkuInput) -> Re
     get_sku(db, id).await?;
     let v = validate_sku(input)?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // Read inside the transaction: the history's old value is the one replaced.
     let row = crate::db::dynamic(format!("{SKU_SELECT} WHERE id = $1"))
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let before = sku_from_row(&row)?;
     sqlx::query(
@@ -841,7 +841,7 @@ pub async fn update_sku(db: &Db, actor: &Actor, id: i64, input: &SkuInput) -> Re
     .bind(flag(input.on_sale))
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .on_unique(Error::Conflict("sku.code_taken"))?;
     let mut summary = v.code.clone();
@@ -913,10 +913,10 @@ pub async fn set_level_prices(
     }
     errors.into_result()?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let rows = sqlx::query("SELECT level, price_fen FROM sku_level_prices WHERE sku_id = $1")
         .bind(sku_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
     let mut current: HashMap<i64, i64> = HashMap::new();
     for r in rows {
@@ -936,7 +936,7 @@ pub async fn set_level_prices(
                 .bind(p)
                 .bind(sku_id)
                 .bind(l.level)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected();
                 if updated == 0 {
@@ -946,7 +946,7 @@ pub async fn set_level_prices(
                     .bind(sku_id)
                     .bind(l.level)
                     .bind(p)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .on_unique(Error::Conflict("sku.changed_meanwhile"))?;
                 }
@@ -955,7 +955,7 @@ pub async fn set_level_prices(
                 sqlx::query("DELETE FROM sku_level_prices WHERE sku_id = $1 AND level = $2")
                     .bind(sku_id)
                     .bind(l.level)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
         }

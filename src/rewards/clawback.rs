@@ -94,12 +94,12 @@ async fn next_open_period(tx: &mut Tx<'_>, from: Period) -> Result<Period> {
 /// not paid.
 #[tracing::instrument(skip(db, actor))]
 pub async fn refund_order(db: &Db, actor: &Actor, order_no: &str) -> Result<RefundOutcome> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "SELECT id, agent_id, buyer_level, retail_fen, paid_fen, paid_at, counted, source FROM orders WHERE order_no = $1",
     )
     .bind(order_no)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or(Error::NotFound)?;
     let order_id: i64 = row.try_get("id")?;
@@ -122,7 +122,7 @@ pub async fn refund_order(db: &Db, actor: &Actor, order_no: &str) -> Result<Refu
     )
     .bind(now)
     .bind(order_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if res.rows_affected() != 1 {
         return Err(Error::Conflict("orders.not_refundable"));

@@ -9,7 +9,7 @@ use weiops_core::money::{Bp, Fen};
 use weiops_core::rewards::{Plan, PlanViolation, check_plan};
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{Db, Tx, now_ms};
+use crate::db::{Db, now_ms};
 use crate::{Error, Result};
 
 /// Withdrawal rules of the plan (提现规则).
@@ -294,10 +294,10 @@ pub async fn save(
         withdrawal: input.withdrawal,
     };
     let json = serde_json::to_value(&stored).map_err(anyhow::Error::from)?;
-    let mut tx: Tx<'_> = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let next: i64 =
         sqlx::query("SELECT CAST(COALESCE(MAX(version), 0) + 1 AS BIGINT) AS v FROM reward_plans")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
             .try_get("v")?;
     sqlx::query(
@@ -308,7 +308,7 @@ pub async fn save(
     .bind(input.note.trim())
     .bind(actor.user_id)
     .bind(now_ms())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {

@@ -588,11 +588,11 @@ pub async fn compute_with_progress(
     progress("settlement.stage_writing", 3, 4);
     let now = now_ms();
     let plan_json = serde_json::to_string(&stored).map_err(anyhow::Error::from)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let existing: Option<(i64, String)> =
         sqlx::query("SELECT id, status FROM settlement_runs WHERE period = $1")
             .bind(period.to_string())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("status")?)))
             .transpose()?;
@@ -603,7 +603,7 @@ pub async fn compute_with_progress(
         Some((id, _)) => {
             sqlx::query("DELETE FROM settlement_results WHERE run_id = $1")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             (id, false)
         }
@@ -619,7 +619,7 @@ pub async fn compute_with_progress(
             .bind(actor.user_id)
             .bind(&actor.name)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => Error::Conflict("settlement.exists"),
@@ -650,7 +650,7 @@ pub async fn compute_with_progress(
     .bind(actor.user_id)
     .bind(&actor.name)
     .bind(run_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
         &mut tx,
@@ -746,7 +746,7 @@ pub async fn approve(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
         return Err(Error::Conflict("settlement.stale"));
     }
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE settlement_runs SET status = 'approved', approved_by = $1, approved_by_name = $2, approved_at = $3 \
          WHERE id = $4 AND status = 'draft' AND fingerprint = $5",
@@ -756,7 +756,7 @@ pub async fn approve(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
     .bind(now)
     .bind(run_id)
     .bind(&run.fingerprint)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if res.rows_affected() != 1 {
         return Err(Error::Conflict("settlement.not_draft"));
@@ -766,7 +766,7 @@ pub async fn approve(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
          SELECT $1, id, sponsor_id, level, status FROM agents",
     )
     .bind(run_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     // Reward expense per agent on 2241 (a negative net is a debit: the
     // agent owes a clawback), balanced on 6601.
@@ -871,7 +871,7 @@ pub async fn pay(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
         return Err(Error::Conflict("settlement.not_approved"));
     }
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE settlement_runs SET status = 'paid', paid_by = $1, paid_by_name = $2, paid_at = $3 \
          WHERE id = $4 AND status = 'approved'",
@@ -880,7 +880,7 @@ pub async fn pay(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
     .bind(&actor.name)
     .bind(now)
     .bind(run_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if res.rows_affected() != 1 {
         return Err(Error::Conflict("settlement.not_approved"));
@@ -890,19 +890,19 @@ pub async fn pay(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
          AND agent_id IN (SELECT id FROM agents WHERE status <> 'active')",
     )
     .bind(run_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let held: i64 = sqlx::query(
         "SELECT CAST(COALESCE(SUM(net_fen), 0) AS BIGINT) AS s FROM settlement_results WHERE run_id = $1 AND held = 1",
     )
     .bind(run_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .try_get("s")?;
     sqlx::query("UPDATE settlement_runs SET held_fen = $1 WHERE id = $2")
         .bind(held)
         .bind(run_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let lines = result_lines(&mut tx, run_id, true).await?;
     if !lines.is_empty() {
@@ -944,13 +944,13 @@ pub async fn release_held(db: &Db, actor: &Actor, run_id: i64) -> Result<usize> 
         return Err(Error::Conflict("settlement.not_paid"));
     }
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let rows = sqlx::query(
         "SELECT r.agent_id, r.net_fen FROM settlement_results r JOIN agents a ON a.id = r.agent_id \
          WHERE r.run_id = $1 AND r.held = 1 AND a.status = 'active' ORDER BY r.agent_id",
     )
     .bind(run_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let lines: Vec<(i64, i64)> = rows
         .iter()
@@ -964,14 +964,14 @@ pub async fn release_held(db: &Db, actor: &Actor, run_id: i64) -> Result<usize> 
             .bind(now)
             .bind(run_id)
             .bind(agent)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     let released: i64 = lines.iter().map(|(_, n)| *n).sum();
     sqlx::query("UPDATE settlement_runs SET held_fen = held_fen - $1 WHERE id = $2")
         .bind(released)
         .bind(run_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     ledger::post(
         &mut tx,

@@ -77,11 +77,11 @@ pub async fn add_carrier(db: &Db, actor: &Actor, input: &NewCarrier) -> Result<C
         e.add("name", "carrier.bad_name");
     }
     e.into_result()?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("INSERT INTO carriers (code, name, builtin, active) VALUES ($1, $2, 0, 1)")
         .bind(&code)
         .bind(name)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .on_unique(Error::Conflict("carrier.exists"))?;
     audit::record(
@@ -358,7 +358,7 @@ pub async fn ship(
     } else {
         None
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO shipments (order_id, cloud_request_id, carrier, tracking_no, status, created_at, shipped_by, shipped_by_name) \
          VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7) RETURNING id",
@@ -370,7 +370,7 @@ pub async fn ship(
     .bind(now_ms())
     .bind(actor.user_id)
     .bind(&actor.name)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .on_unique(Error::Conflict("shipping.duplicate_tracking"))?
     .try_get("id")?;
@@ -385,7 +385,7 @@ pub async fn ship(
     sqlx::query("UPDATE shipments SET status = 'shipped', shipped_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query(
         "INSERT INTO agent_notices (agent_id, kind, message, ref_no, created_at) VALUES ($1, 'shipped', $2, $3, $4)",
@@ -397,7 +397,7 @@ pub async fn ship(
     ))
     .bind(&parcel.no)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
         &mut tx,

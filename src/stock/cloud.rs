@@ -446,7 +446,7 @@ pub async fn request(db: &Db, actor: &Actor, input: &NewRequest) -> Result<Outco
     let now = now_ms();
     for attempt in 0..3 {
         let no = crate::db::document_no("TH", now);
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO cloud_requests (request_no, agent_id, warehouse_id, status, receiver_name, receiver_phone, receiver_address, note, created_at) \
              VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8) RETURNING id",
@@ -459,7 +459,7 @@ pub async fn request(db: &Db, actor: &Actor, input: &NewRequest) -> Result<Outco
         .bind(input.receiver_address.trim())
         .bind(input.note.trim())
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await;
         let id: i64 = match inserted {
             Ok(r) => r.try_get("id")?,
@@ -486,7 +486,7 @@ pub async fn request(db: &Db, actor: &Actor, input: &NewRequest) -> Result<Outco
             .bind(id)
             .bind(sku)
             .bind(q)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         audit::record(
@@ -521,7 +521,7 @@ fn moved(rows_affected: u64) -> Result<()> {
 /// the reserved units leave the warehouse.
 #[tracing::instrument(skip(db, actor))]
 pub async fn ship(db: &Db, actor: &Actor, id: i64, carrier: &str, tracking_no: &str) -> Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     ship_in(&mut tx, db, actor, id, carrier, tracking_no).await?;
     tx.commit().await?;
     Ok(())
@@ -589,12 +589,12 @@ pub async fn ship_in(
 #[tracing::instrument(skip(db, actor))]
 pub async fn cancel(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     let r = get(db, id).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let n = sqlx::query(
         "UPDATE cloud_requests SET status = 'cancelled' WHERE id = $1 AND status = 'pending'",
     )
     .bind(r.id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     moved(n)?;

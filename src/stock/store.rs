@@ -183,7 +183,7 @@ fn warehouse_json(w: &WarehouseInput) -> serde_json::Value {
 #[tracing::instrument(skip(db, actor, input))]
 pub async fn create_warehouse(db: &Db, actor: &Actor, input: &WarehouseInput) -> Result<i64> {
     check_warehouse(input)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO warehouses (code, name, address, active, is_default, created_at) VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
     )
@@ -192,12 +192,12 @@ pub async fn create_warehouse(db: &Db, actor: &Actor, input: &WarehouseInput) ->
     .bind(input.address.trim())
     .bind(i64::from(input.active))
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(code_taken)?
     .try_get("id")?;
     let defaults: i64 = sqlx::query("SELECT COUNT(*) AS n FROM warehouses WHERE is_default = 1")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("n")?;
     if input.is_default || (defaults == 0 && input.active) {
@@ -225,7 +225,7 @@ pub async fn update_warehouse(
     input: &WarehouseInput,
 ) -> Result<()> {
     check_warehouse(input)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if lock_warehouse(&mut tx, id).await?.is_none() {
         return Err(Error::NotFound);
     }
@@ -240,7 +240,7 @@ pub async fn update_warehouse(
             "SELECT COUNT(*) AS n FROM stock WHERE warehouse_id = $1 AND (on_hand > 0 OR reserved > 0)",
         )
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("n")?;
         if held > 0 {
@@ -258,7 +258,7 @@ pub async fn update_warehouse(
     .bind(input.address.trim())
     .bind(i64::from(input.active))
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(code_taken)?;
     if input.is_default && !before.is_default {
@@ -529,7 +529,7 @@ pub async fn set_low_alert(
     if !rules::valid_level(low_alert) {
         return Err(one_error("low_alert", "stock.bad_threshold"));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let Some(w) = warehouse_tx(&mut tx, warehouse).await? else {
         return Err(one_error("warehouse_id", "warehouse.not_found"));
     };
@@ -540,7 +540,7 @@ pub async fn set_low_alert(
         sqlx::query("SELECT low_alert FROM stock WHERE warehouse_id = $1 AND sku_id = $2")
             .bind(warehouse)
             .bind(sku)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|r| r.try_get("low_alert"))
             .transpose()?;
@@ -844,7 +844,7 @@ pub async fn apply_move(
     input: &MoveInput,
 ) -> Result<Outcome<Vec<Movement>>> {
     let (kind, warehouses, qty) = check_move(input)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // Lock in id order so two opposite transfers cannot deadlock.
     let mut order = warehouses.clone();
     order.sort_by_key(|(_, id)| *id);
@@ -1090,7 +1090,7 @@ async fn count_tx(tx: &mut Tx<'_>, id: i64) -> Result<CountDetail> {
 
 /// A count and its lines.
 pub async fn count(db: &Db, id: i64) -> Result<CountDetail> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let detail = count_tx(&mut tx, id).await?;
     tx.commit().await?;
     Ok(detail)
@@ -1116,7 +1116,7 @@ pub async fn start_count(db: &Db, actor: &Actor, warehouse: i64, note: &str) -> 
         e.invalid("note", why);
         return Err(Error::Validation(e));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     match lock_warehouse(&mut tx, warehouse).await? {
         None => return Err(one_error("warehouse_id", "warehouse.not_found")),
         Some(false) => return Err(one_error("warehouse_id", "warehouse.inactive")),
@@ -1132,7 +1132,7 @@ pub async fn start_count(db: &Db, actor: &Actor, warehouse: i64, note: &str) -> 
     .bind(note.trim())
     .bind(actor.user_id)
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .try_get("id")?;
     let lines = sqlx::query(
@@ -1141,7 +1141,7 @@ pub async fn start_count(db: &Db, actor: &Actor, warehouse: i64, note: &str) -> 
     )
     .bind(id)
     .bind(warehouse)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     audit::record(
@@ -1203,11 +1203,11 @@ pub async fn save_lines(db: &Db, actor: &Actor, id: i64, lines: &[CountLineInput
     }
     e.into_result()?;
     let mut e = FieldErrors::default();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     lock_open_count(&mut tx, id).await?;
     let warehouse: i64 = sqlx::query("SELECT warehouse_id FROM stock_counts WHERE id = $1")
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("warehouse_id")?;
     let mut changed = Vec::new();
@@ -1227,7 +1227,7 @@ pub async fn save_lines(db: &Db, actor: &Actor, id: i64, lines: &[CountLineInput
         .bind(l.counted)
         .bind(id)
         .bind(sku.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if n == 0 {
@@ -1239,7 +1239,7 @@ pub async fn save_lines(db: &Db, actor: &Actor, id: i64, lines: &[CountLineInput
             .bind(sku.id)
             .bind(warehouse)
             .bind(l.counted)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         changed.push(serde_json::json!({ "sku": sku.code, "counted": l.counted }));
@@ -1262,7 +1262,7 @@ pub async fn save_lines(db: &Db, actor: &Actor, id: i64, lines: &[CountLineInput
 /// reserved for orders, nothing is adjusted and the shortage names the SKU.
 #[tracing::instrument(skip(db, actor))]
 pub async fn finish_count(db: &Db, actor: &Actor, id: i64) -> Result<Outcome<CountDetail>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     lock_open_count(&mut tx, id).await?;
     let detail = count_tx(&mut tx, id).await?;
     let warehouse = detail.count.warehouse_id;
@@ -1293,7 +1293,7 @@ pub async fn finish_count(db: &Db, actor: &Actor, id: i64) -> Result<Outcome<Cou
     sqlx::query("UPDATE stock_counts SET status = 'done', finished_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let gain: i64 = detail
         .lines
@@ -1327,12 +1327,12 @@ pub async fn finish_count(db: &Db, actor: &Actor, id: i64) -> Result<Outcome<Cou
 /// Cancels an open count; stock is not touched.
 #[tracing::instrument(skip(db, actor))]
 pub async fn cancel_count(db: &Db, actor: &Actor, id: i64) -> Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     lock_open_count(&mut tx, id).await?;
     sqlx::query("UPDATE stock_counts SET status = 'cancelled', finished_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,

@@ -355,7 +355,7 @@ pub(crate) async fn write_roles(tx: &mut Tx<'_>, user_id: i64, role_ids: &[i64])
 #[tracing::instrument(skip(db, actor, input), fields(username = %input.username))]
 pub async fn create(db: &Db, actor: &Actor, input: &NewUser) -> Result<(i64, Option<String>)> {
     let prepared = prepare(db, input, &mut FieldErrors::default()).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id = insert(&mut tx, actor, &prepared).await?;
     tx.commit().await?;
     Ok((id, prepared.generated))
@@ -514,12 +514,12 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UserUpdate) -> Resu
     errors.into_result()?;
     let (display_name, phone) = (display_name.unwrap_or_default(), phone.flatten());
 
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if let Some(roles) = &input.role_ids {
         let admin_id: Option<i64> =
             sqlx::query("SELECT id FROM roles WHERE code = $1 AND builtin = 1")
                 .bind(ADMIN_ROLE)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?
                 .map(|r| r.try_get("id"))
                 .transpose()?;
@@ -534,7 +534,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UserUpdate) -> Resu
         .bind(&phone)
         .bind(now_ms())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .on_unique(taken("phone", "user.phone_taken"))?;
     let after = serde_json::json!({
@@ -573,7 +573,7 @@ pub async fn set_active(db: &Db, actor: &Actor, id: i64, active: bool) -> Result
     if before.is_active() == active {
         return Ok(());
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let is_admin = before.roles.iter().any(|r| r.code == ADMIN_ROLE);
     if !active && is_admin && is_last_active_admin(&mut tx, id).await? {
         return Err(Error::Refused("user.last_admin"));
@@ -584,7 +584,7 @@ pub async fn set_active(db: &Db, actor: &Actor, id: i64, active: bool) -> Result
         .bind(status)
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     if !active {
         sqlx::query(
@@ -592,7 +592,7 @@ pub async fn set_active(db: &Db, actor: &Actor, id: i64, active: bool) -> Result
         )
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     audit::record(
@@ -638,7 +638,7 @@ pub async fn reset_password(
     let new_password = chosen.unwrap_or_else(random_password);
     let hash = password::hash(new_password.clone()).await?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, locked_until = NULL, \
          updated_at = $3 WHERE id = $4",
@@ -647,12 +647,12 @@ pub async fn reset_password(
     .bind(must_change)
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,
@@ -701,18 +701,18 @@ pub async fn change_own_password(
     errors.into_result()?;
     let hash = password::hash(new.to_string()).await?;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
         .bind(&hash)
         .bind(now)
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3")
         .bind(now)
         .bind(user_id)
         .bind(keep_session.unwrap_or(-1))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     audit::record(
         &mut tx,
@@ -794,12 +794,12 @@ pub async fn sign_in(
     if !password::verify(password_given.to_string(), stored).await? {
         throttle::hit(db, &ip_key, throttle::FAILED_LOGINS_PER_IP, now).await?;
         let next = guard.after_failure(now);
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
             .bind(next.failed_logins)
             .bind(next.locked_until_ms)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         if next.is_locked(now) {
             audit::record(
@@ -821,13 +821,13 @@ pub async fn sign_in(
     if status != "active" {
         return Err(Error::AccountDisabled);
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
     )
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
         &mut tx,

@@ -159,6 +159,81 @@ async fn two_hundred_concurrent_orders_for_the_last_ten_units() {
     assert!(msg.contains("SKU-1") && msg.contains('0'), "{msg}");
 }
 
+/// Different writers at once (orders placed, transfers confirmed, orders
+/// paid from the balance): every one succeeds, none meets a locked
+/// database, and the books balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn different_writers_at_once_all_succeed() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 1_000).await;
+    let db = std::sync::Arc::new(app.db.clone());
+    let admin = app.login_admin().await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let db = db.clone();
+        let admin = admin.clone();
+        let url = app.url("");
+        let order = order(&shop, 1);
+        let agent = shop.c;
+        tasks.push(tokio::spawn(async move {
+            // A top-up by transfer, confirmed by finance.
+            let id = weiops::finance::payments::submit(
+                &db,
+                &Actor::system("test"),
+                &weiops::finance::payments::NewPayment {
+                    agent_id: agent,
+                    order_no: None,
+                    amount_fen: 7_000,
+                    reference: format!("招行 {i}"),
+                },
+                None,
+            )
+            .await?;
+            weiops::finance::payments::confirm(&db, &Actor::system("finance"), id).await?;
+            // An order placed and paid from the balance.
+            let res = admin
+                .post(format!("{url}/api/v1/orders"))
+                .json(&order)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let placed: Value = res.json().await.unwrap();
+            let no = placed["order_no"].as_str().unwrap().to_string();
+            let res = admin
+                .post(format!("{url}/api/v1/orders/{no}/pay"))
+                .json(&json!({"method": "balance"}))
+                .send()
+                .await
+                .unwrap();
+            // Paid, or refused because other tasks' orders took the
+            // balance first: never an error.
+            assert!(
+                [200, 409].contains(&res.status().as_u16()),
+                "{}",
+                res.text().await.unwrap()
+            );
+            Ok::<(), weiops::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let confirmed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE status = 'confirmed'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(confirmed, 30);
+    // 30 top-ups of one unit's price, 30 orders of one unit: all paid.
+    let paid: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'paid'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(paid, 30);
+    books_balance(&app).await;
+}
+
 #[tokio::test]
 async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
     let app = spawn_app().await;
