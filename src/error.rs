@@ -16,6 +16,19 @@ use crate::i18n::Locale;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The reason a person must give for a decision (rejecting a transfer,
+/// an after-sales case …): trimmed, 1 to 200 characters, else a
+/// validation error on the `reason` field with message `key`.
+pub fn required_reason<'a>(reason: &'a str, key: &str) -> Result<&'a str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        let mut f = FieldErrors::default();
+        f.add("reason", key);
+        return Err(Error::Validation(f));
+    }
+    Ok(reason)
+}
+
 /// Field name → message key, in form order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldErrors(pub Vec<(String, String)>);

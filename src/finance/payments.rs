@@ -208,12 +208,7 @@ pub async fn confirm(db: &Db, actor: &Actor, id: i64) -> Result<()> {
 
 /// Finance rejects a pending transfer with a reason.
 pub async fn reject(db: &Db, actor: &Actor, id: i64, reason: &str) -> Result<()> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        let mut f = crate::error::FieldErrors::default();
-        f.add("reason", "payments.reason_required");
-        return Err(Error::Validation(f));
-    }
+    let reason = crate::error::required_reason(reason, "payments.reason_required")?;
     let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE payments SET status = 'rejected', reason = $1, decided_by = $2, decided_by_name = $3, decided_at = $4 \

@@ -325,12 +325,7 @@ pub async fn refund(db: &Db, actor: &Actor, case_no: &str, how: &Refund) -> Resu
 
 /// Finance rejects a requested case with a reason.
 pub async fn reject(db: &Db, actor: &Actor, case_no: &str, reason: &str) -> Result<()> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        let mut f = FieldErrors::default();
-        f.add("reason", "aftersales.reason_required");
-        return Err(Error::Validation(f));
-    }
+    let reason = crate::error::required_reason(reason, "aftersales.reason_required")?;
     let (id, _, _) = open_case(db, case_no).await?;
     let mut tx = db.begin_write().await?;
     let res = sqlx::query(
