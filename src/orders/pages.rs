@@ -57,7 +57,9 @@ struct ListPage {
     orders: Vec<Order>,
     pager: Pager,
     filtered: bool,
-    settings: super::purchase::OrderSettings,
+    /// The order rules, for those who may change them (the form above
+    /// the list); not read for anyone else.
+    settings: Option<super::purchase::OrderSettings>,
 }
 
 impl ListPage {
@@ -80,7 +82,11 @@ async fn list(
     let filtered = ["q", "agent", "status", "from", "to"]
         .iter()
         .any(|k| params.get(k).is_some_and(|v| !v.is_empty()));
-    let settings = super::purchase::settings(&s.db).await?;
+    let settings = if ctx.can("orders.write") {
+        Some(super::purchase::settings(&s.db).await?)
+    } else {
+        None
+    };
     Ok(web::page(ListPage {
         ctx: ctx.titled("menu.orders", &[ORDERS]),
         pager: params.pager(info),
