@@ -78,11 +78,7 @@ impl Change {
 /// Appends `change` inside the caller's transaction.
 #[tracing::instrument(skip_all, fields(action = change.action, entity = %change.entity_id))]
 pub async fn record(tx: &mut Tx<'_>, actor: &Actor, change: Change) -> crate::Result<()> {
-    let engine = match tx.backend_name() {
-        "SQLite" => crate::db::Engine::Sqlite,
-        _ => crate::db::Engine::Postgres,
-    };
-    let mut script = crate::db::Script::new(engine);
+    let mut script = crate::db::Script::new(crate::db::Engine::of(tx));
     record_all(&mut script, &[(actor, change)]);
     script.run(tx).await?;
     Ok(())
