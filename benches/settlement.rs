@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use weiops_core::agents::AgentStatus;
 use weiops_core::money::Fen;
-use weiops_core::rewards::{Plan, SettleAgent, SettleOrder, payouts_csv, settle};
+use weiops_core::rewards::{Plan, PriceList, SettleAgent, SettleOrder, payouts_csv, settle};
 
 /// xorshift64*: deterministic, no dependency (as in benches/agents.rs).
 struct Rng(u64);
@@ -183,6 +183,7 @@ fn generate_orders(n: usize, net: &Network, path: &Path) -> std::io::Result<Vec<
             buyer_level: level,
             retail: Fen(retail),
             counted: inside && !refunded,
+            prices: PriceList::RATE,
         });
     }
     out.flush()?;

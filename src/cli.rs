@@ -212,6 +212,8 @@ async fn open_with(
         opened.push(db.clone());
     }
     db::migrate(&db).await?;
+    // A data migration in Rust (it prices orders by the SKUs' price history).
+    crate::orders::pricing::backfill(&db).await?;
     Ok(db)
 }
 

@@ -28,6 +28,16 @@ impl Engine {
             _ => Engine::Postgres,
         }
     }
+
+    /// The aggregate joining the text `expr` of a group's rows with `sep`
+    /// (`group_concat` / `string_agg`); the order of the rows is the
+    /// engine's.
+    pub fn string_agg(self, expr: &str, sep: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("group_concat({expr}, '{sep}')"),
+            Engine::Postgres => format!("string_agg({expr}, '{sep}')"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -262,6 +262,15 @@ pub async fn import(
     drop(index_of);
     drop(sponsor_ids);
 
+    // A settled month's rewards are fixed: its orders are refused by row.
+    let settled: std::collections::HashSet<Period> =
+        sqlx::query("SELECT period FROM settlement_runs WHERE status <> 'draft'")
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("period").ok())
+            .filter_map(|p| Period::parse(&p))
+            .collect();
     let stored_before: i64 = sqlx::query("SELECT COUNT(*) AS n FROM orders")
         .fetch_one(&db.pool)
         .await?
@@ -331,6 +340,7 @@ pub async fn import(
             source,
             RowReader {
                 levels,
+                settled: &settled,
                 plan: &plan_for_reader,
                 by_code: &by_code,
                 ids: &ids_for_reader,
@@ -546,6 +556,8 @@ impl ReadState {
 /// batches and problems.
 struct RowReader<'a> {
     levels: u8,
+    /// Months whose settlement is approved or paid.
+    settled: &'a std::collections::HashSet<Period>,
     plan: &'a weiops_core::rewards::Plan,
     by_code: &'a HashMap<String, u32>,
     ids: &'a [i64],
@@ -557,6 +569,7 @@ struct RowReader<'a> {
 fn read_rows(source: Source<'_>, r: RowReader<'_>) -> Result<()> {
     let RowReader {
         levels,
+        settled,
         plan,
         by_code,
         ids,
@@ -611,6 +624,15 @@ fn read_rows(source: Source<'_>, r: RowReader<'_>) -> Result<()> {
                 return;
             }
         };
+        if let Some(period) = Period::containing(row.paid_at_ms).filter(|p| settled.contains(p)) {
+            local.problem(OrderProblem::new(
+                line,
+                id,
+                "paid_at",
+                OrderProblemKind::SettledPeriod,
+                &period.to_string(),
+            ));
+        }
         if local.problems_total > 0 {
             failed.store(true, Ordering::Relaxed);
         }

@@ -8,6 +8,7 @@ pub mod import;
 pub mod pages;
 pub mod placing;
 pub mod portal;
+pub mod pricing;
 pub mod purchase;
 pub mod store;
 

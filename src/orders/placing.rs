@@ -53,6 +53,8 @@ pub struct Job {
     pub lines: Vec<JobLine>,
     pub amount_fen: i64,
     pub retail_fen: i64,
+    /// `orders.level_prices`: what the order costs at every level.
+    pub level_prices: String,
     /// When it was placed (ms), and until when its stock is held.
     pub placed_at: i64,
     pub reserved_until: i64,
@@ -354,8 +356,8 @@ fn write_script(
     let at = now_ms();
     let mut script = Script::new(engine);
 
-    // Orders, 14 values each; the only statement returning rows.
-    let mut values: Vec<Value> = Vec::with_capacity(placed.len() * 14);
+    // Orders, 15 values each; the only statement returning rows.
+    let mut values: Vec<Value> = Vec::with_capacity(placed.len() * 15);
     for (job, no) in placed {
         values.extend([
             (*no).into(),
@@ -372,17 +374,18 @@ fn write_script(
             job.reserved_until.into(),
             job.placed_by.into(),
             job.note.as_str().into(),
+            job.level_prices.as_str().into(),
         ]);
     }
     script.push(
         format!(
             "INSERT INTO orders (order_no, agent_id, buyer_level, retail_fen, paid_fen, amount_fen, status, counted, source, \
              created_at, updated_at, warehouse_id, fulfilment, receiver_name, receiver_phone, receiver_address, \
-             reserved_until, placed_by, note) \
+             reserved_until, placed_by, note, level_prices) \
              SELECT column1, column2, column3, column4, column5, column5, 'pending_payment', 0, 'app', column6, column6, \
-             column7, column8, column9, column10, column11, column12, column13, column14 FROM (VALUES {}) AS v \
+             column7, column8, column9, column10, column11, column12, column13, column14, column15 FROM (VALUES {}) AS v \
              RETURNING id, order_no",
-            value_rows(engine, placed.len(), 14, 1)
+            value_rows(engine, placed.len(), 15, 1)
         ),
         values,
     );

@@ -5,13 +5,15 @@
 //! Every transition writes the order's timeline and the audit log in the
 //! same transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use weiops_core::ledger::{EntryLine, accounts};
 use weiops_core::money::{Bp, Fen};
-use weiops_core::purchase::{OrderAction, OrderState, line_amount, next};
+use weiops_core::purchase::{
+    OrderAction, OrderState, PricedLine, level_prices, level_prices_text, line_amount, next,
+};
 use weiops_core::time::Period;
 
 use crate::audit::{self, Actor, Change};
@@ -213,6 +215,19 @@ async fn event(
     Ok(())
 }
 
+/// `level:value,level:value,…` as `string_agg` gives it (any order; NULL
+/// for none) into pairs; anything malformed is skipped (the values come
+/// from integer columns).
+fn pairs(text: Option<String>) -> Vec<(i64, i64)> {
+    text.unwrap_or_default()
+        .split(',')
+        .filter_map(|p| {
+            let (l, v) = p.split_once(':')?;
+            Some((l.parse().ok()?, v.parse().ok()?))
+        })
+        .collect()
+}
+
 /// Places an order: prices at the agent's level, stock reserved in one
 /// transaction (a shortage refuses the whole order with the SKU and what is
 /// available), the order waiting for payment until its reservation ends.
@@ -235,10 +250,16 @@ pub async fn place(
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // Also every level's rate and each SKU's own prices: the order keeps
+    // what it costs at every level (Rule 1 pays their differences).
+    let rates = db.engine.string_agg("level || ':' || price_bp", ",");
+    let own = db.engine.string_agg("o.level || ':' || o.price_fen", ",");
     let mut q = crate::db::dynamic(format!(
         "SELECT a.level, a.status, l.price_bp, \
          (SELECT id FROM warehouses WHERE active = 1 ORDER BY is_default DESC, id LIMIT 1) AS warehouse, \
-         (SELECT value FROM app_settings WHERE name = '{RESERVATION_SETTING}') AS minutes, {} \
+         (SELECT value FROM app_settings WHERE name = '{RESERVATION_SETTING}') AS minutes, \
+         (SELECT {rates} FROM agent_levels) AS rates, \
+         (SELECT {own} FROM sku_level_prices o WHERE o.sku_id = s.id) AS own, {} \
          FROM agents a JOIN agent_levels l ON l.level = a.level \
          LEFT JOIN skus s ON s.id IN ({list}) \
          LEFT JOIN products p ON p.id = s.product_id \
@@ -258,11 +279,19 @@ pub async fn place(
     }
     let rate = Bp(agent.try_get::<i64, _>("price_bp")?.clamp(0, 10_000) as u32);
     let mut prices = Vec::with_capacity(rows.len());
+    let mut own_prices: HashMap<i64, Vec<(i64, Fen)>> = HashMap::with_capacity(rows.len());
     for r in &rows {
-        if r.try_get::<Option<i64>, _>("id")?.is_some() {
+        if let Some(id) = r.try_get::<Option<i64>, _>("id")? {
             prices.push(crate::products::store::price_from_row(r, rate)?);
+            let own = pairs(r.try_get("own")?);
+            own_prices.insert(id, own.into_iter().map(|(l, p)| (l, Fen(p))).collect());
         }
     }
+    let rates: Vec<(i64, Bp)> = pairs(agent.try_get("rates")?)
+        .into_iter()
+        .map(|(l, bp)| (l, Bp(bp.clamp(0, 10_000) as u32)))
+        .collect();
+    let mut priced = Vec::with_capacity(qty.len());
     let mut lines = Vec::with_capacity(ids.len());
     let (mut amount, mut retail) = (0i64, 0i64);
     // `qty` is a BTreeMap: the lines come out one per SKU, ascending.
@@ -279,6 +308,11 @@ pub async fn place(
         retail = retail
             .checked_add(r.0)
             .ok_or(Error::BadRequest("orders.bad_qty"))?;
+        priced.push(PricedLine {
+            qty: *q,
+            retail: Fen(p.retail_fen),
+            own: own_prices.remove(sku).unwrap_or_default(),
+        });
         lines.push(JobLine {
             sku_id: *sku,
             sku_code: p.sku_code.clone(),
@@ -288,6 +322,15 @@ pub async fn place(
             amount_fen: a.0,
         });
     }
+    // The buyer's entry is the order's amount, computed the same way.
+    let level_prices = level_prices(&priced, &rates).ok_or(Error::BadRequest("orders.bad_qty"))?;
+    debug_assert_eq!(
+        level_prices
+            .iter()
+            .find(|(l, _)| *l == level)
+            .map(|(_, p)| p.0),
+        Some(amount)
+    );
     let warehouse = input
         .warehouse_id
         .or(agent.try_get("warehouse")?)
@@ -323,6 +366,7 @@ pub async fn place(
             lines,
             amount_fen: amount,
             retail_fen: retail,
+            level_prices: level_prices_text(&level_prices),
             placed_at: now,
             reserved_until: now + minutes * 60_000,
         },

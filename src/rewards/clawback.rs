@@ -12,7 +12,10 @@ use sqlx::Row;
 use weiops_core::agents::AgentStatus;
 use weiops_core::ledger::{EntryLine, accounts};
 use weiops_core::money::Fen;
-use weiops_core::rewards::{Member, RewardKind, order_rewards, team_bonus};
+use weiops_core::purchase::parse_level_prices;
+use weiops_core::rewards::{
+    Member, Pricing, RewardKind, order_rewards_priced, paid_priced, team_bonus,
+};
 use weiops_core::time::Period;
 
 use super::settlement::{self, RunStatus};
@@ -263,7 +266,18 @@ pub async fn reverse_rewards(tx: &mut Tx<'_>, db: &Db, r: Reversal<'_>) -> Resul
         if buyer_row.is_some() {
             let ancestors: Vec<Member> = chain.iter().skip(1).map(member).collect();
             let level = u8::try_from(buyer_level).unwrap_or(0);
-            for l in order_rewards(&plan, Fen(retail), level, &ancestors) {
+            // Taken back as it was paid: by the order's own prices when the
+            // settlement used them.
+            let list: Option<Vec<Fen>> =
+                sqlx::query("SELECT level_prices FROM orders WHERE id = $1")
+                    .bind(order_id)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get::<Option<String>, _>("level_prices")?
+                    .as_deref()
+                    .and_then(parse_level_prices);
+            let pricing = Pricing::of(Fen(retail), list.as_deref());
+            for l in order_rewards_priced(&plan, pricing, level, &ancestors) {
                 let who = chain[usize::from(l.generation)].id;
                 let rule = match l.kind {
                     RewardKind::LevelDifference => "level_diff",
@@ -273,7 +287,7 @@ pub async fn reverse_rewards(tx: &mut Tx<'_>, db: &Db, r: Reversal<'_>) -> Resul
                 lines.push((who, rule, l.generation, -l.amount.0, 0));
             }
             if plan.team_bonus {
-                let paid = weiops_core::rewards::paid(&plan, Fen(retail), level).0;
+                let paid = paid_priced(&plan, pricing, level).0;
                 for (g, x) in chain
                     .iter()
                     .enumerate()

@@ -10,7 +10,10 @@ use serde::Serialize;
 use sqlx::Row;
 use weiops_core::agents::AgentStatus;
 use weiops_core::money::Fen;
-use weiops_core::rewards::{Line, Member, Plan, RewardKind, order_rewards, team_bonus};
+use weiops_core::purchase::parse_level_prices;
+use weiops_core::rewards::{
+    Line, Member, Plan, Pricing, RewardKind, order_rewards_priced, paid_priced, team_bonus,
+};
 use weiops_core::time::Period;
 
 use super::settlement::{self, RunStatus};
@@ -74,6 +77,16 @@ pub struct AgentRewards {
     pub team_fen: i64,
     pub adjust_fen: i64,
     pub total_fen: i64,
+    /// Of an approved or paid month, what the settlement fixed for this
+    /// agent (the figures above are then the settlement's): total after
+    /// clawbacks.
+    pub net_fen: i64,
+    /// What reached the wallet for this month: the net once the month is
+    /// paid and not held, else 0.
+    pub paid_fen: i64,
+    /// The month is paid but this agent's net is held (not active when
+    /// it was paid) until finance releases it.
+    pub held: bool,
     pub lines: Vec<RewardLine>,
     pub team: Option<TeamLine>,
     pub clawbacks: Vec<ClawbackLine>,
@@ -141,6 +154,14 @@ struct Sale<'a> {
     retail: i64,
     buyer_level: i64,
     paid: i64,
+    pricing: Pricing<'a>,
+}
+
+/// An order's price list as stored (`orders.level_prices`), if it has one.
+fn stored_prices(r: &sqlx::any::AnyRow) -> Result<Option<Vec<Fen>>> {
+    Ok(r.try_get::<Option<String>, _>("level_prices")?
+        .as_deref()
+        .and_then(parse_level_prices))
 }
 
 /// The sentence of one Rule 1 or Rule 2 line, the same in every view:
@@ -154,6 +175,14 @@ fn explain(
     to: i64,
 ) -> String {
     let amount = line.amount.to_string();
+    // The order at a level's prices: labelled with the level, never 实付.
+    let at = |level: i64| {
+        let p = u8::try_from(level)
+            .ok()
+            .and_then(|l| sale.pricing.at(plan, l))
+            .unwrap_or(0);
+        Fen(i64::try_from(p).unwrap_or(i64::MAX)).to_string()
+    };
     match line.kind {
         RewardKind::LevelDifference => locale.tf(
             "rewards.explain_level_diff",
@@ -164,6 +193,8 @@ fn explain(
                 ("level", &level_name(locale, sale.buyer_level)),
                 ("from", &from.to_string()),
                 ("to", &to.to_string()),
+                ("from_price", &at(from)),
+                ("to_price", &at(to)),
                 ("amount", &amount),
             ],
         ),
@@ -246,15 +277,15 @@ pub async fn for_agent(
     // Orders of generation 1 (buyer's sponsor is me) and 2 (buyer's
     // sponsor's sponsor is me), with the middle agent for generation 2.
     let sql = format!(
-        "SELECT o.order_no, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, a.code, a.name, 1 AS g, \
+        "SELECT o.order_no, o.buyer_level, o.retail_fen, o.level_prices, o.paid_fen, o.paid_at, a.code, a.name, 1 AS g, \
            0 AS mid_level, '' AS mid_status FROM {t} AS t JOIN orders o ON o.agent_id = t.id JOIN agents a ON a.id = t.id \
          WHERE t.sponsor_id = $1 AND {counted} AND o.paid_at >= $2 AND o.paid_at < $3 \
          UNION ALL \
-         SELECT o.order_no, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, a.code, a.name, 2 AS g, \
+         SELECT o.order_no, o.buyer_level, o.retail_fen, o.level_prices, o.paid_fen, o.paid_at, a.code, a.name, 2 AS g, \
            m.level AS mid_level, m.status AS mid_status FROM {t} AS m JOIN {t} AS t ON t.sponsor_id = m.id \
            JOIN orders o ON o.agent_id = t.id JOIN agents a ON a.id = t.id \
          WHERE m.sponsor_id = $1 AND {counted} AND o.paid_at >= $2 AND o.paid_at < $3 \
-         ORDER BY 5 DESC LIMIT $4"
+         ORDER BY 6 DESC LIMIT $4"
     );
     let rows = crate::db::dynamic(sql)
         .bind(me_id)
@@ -271,8 +302,10 @@ pub async fn for_agent(
         let g: i64 = r.try_get("g")?;
         let buyer_level: i64 = r.try_get("buyer_level")?;
         let retail: i64 = r.try_get("retail_fen")?;
+        let list = stored_prices(r)?;
+        let pricing = Pricing::of(Fen(retail), list.as_deref());
         let level_u8 = u8::try_from(buyer_level).unwrap_or(0);
-        let paid = weiops_core::rewards::paid(&plan, Fen(retail), level_u8).0;
+        let paid = paid_priced(&plan, pricing, level_u8).0;
         if g <= i64::from(plan.team_generations) {
             volume += i128::from(paid);
         }
@@ -298,7 +331,7 @@ pub async fn for_agent(
         {
             best = i64::from(ancestors[0].level);
         }
-        for l in order_rewards(&plan, Fen(retail), level_u8, &ancestors) {
+        for l in order_rewards_priced(&plan, pricing, level_u8, &ancestors) {
             if i64::from(l.generation) != g {
                 continue;
             }
@@ -320,6 +353,7 @@ pub async fn for_agent(
                 retail,
                 buyer_level,
                 paid,
+                pricing,
             };
             let explanation = explain(locale, &sale, &l, &plan, best, my_node.level);
             lines.push(RewardLine {
@@ -344,7 +378,7 @@ pub async fn for_agent(
     // Rule 3 on the whole volume: my own orders plus generations 1..=2.
     let own: i64 = {
         let rows = crate::db::dynamic(format!(
-            "SELECT o.buyer_level, o.retail_fen FROM orders o WHERE o.agent_id = $1 AND {counted} AND o.paid_at >= $2 AND o.paid_at < $3"
+            "SELECT o.buyer_level, o.retail_fen, o.level_prices FROM orders o WHERE o.agent_id = $1 AND {counted} AND o.paid_at >= $2 AND o.paid_at < $3"
         ))
         .bind(me_id)
         .bind(start)
@@ -354,9 +388,9 @@ pub async fn for_agent(
         let mut s = 0i64;
         for r in rows {
             let level = u8::try_from(r.try_get::<i64, _>("buyer_level")?).unwrap_or(0);
-            s = s.saturating_add(
-                weiops_core::rewards::paid(&plan, Fen(r.try_get("retail_fen")?), level).0,
-            );
+            let list = stored_prices(&r)?;
+            let pricing = Pricing::of(Fen(r.try_get("retail_fen")?), list.as_deref());
+            s = s.saturating_add(paid_priced(&plan, pricing, level).0);
         }
         s
     };
@@ -423,6 +457,39 @@ pub async fn for_agent(
         .sum();
     let tm = team.as_ref().map_or(0, |t| t.amount_fen);
     let adj: i64 = clawbacks.iter().map(|c| c.amount_fen).sum();
+    let mut figures = [ld, rf, tm, adj, ld + rf + tm];
+    let (mut paid, mut held) = (0i64, false);
+    // A settled month shows what the settlement fixed and, once paid,
+    // what reached the wallet: never a figure computed again.
+    if let Some(run) = settled {
+        let row = sqlx::query(
+            "SELECT level_diff_fen, referral_fen, team_fen, adjust_fen, total_fen, net_fen, held \
+             FROM settlement_results WHERE run_id = $1 AND agent_id = $2",
+        )
+        .bind(run.id)
+        .bind(me_id)
+        .fetch_optional(&db.pool)
+        .await?;
+        figures = match &row {
+            Some(r) => [
+                r.try_get("level_diff_fen")?,
+                r.try_get("referral_fen")?,
+                r.try_get("team_fen")?,
+                r.try_get("adjust_fen")?,
+                r.try_get("total_fen")?,
+            ],
+            None => [0; 5],
+        };
+        if let Some(r) = &row
+            && run.status == RunStatus::Paid
+        {
+            held = r.try_get::<i64, _>("held")? == 1;
+            if !held {
+                paid = r.try_get("net_fen")?;
+            }
+        }
+    }
+    let [ld, rf, tm, adj, total] = figures;
     Ok(AgentRewards {
         agent_code: me.try_get("code")?,
         agent_name: me.try_get("name")?,
@@ -435,7 +502,10 @@ pub async fn for_agent(
         referral_fen: rf,
         team_fen: tm,
         adjust_fen: adj,
-        total_fen: ld + rf + tm,
+        total_fen: total,
+        net_fen: total.saturating_add(adj),
+        paid_fen: paid,
+        held,
         lines,
         team,
         clawbacks,
@@ -482,7 +552,7 @@ pub struct OrderRewards {
 #[tracing::instrument(skip(db))]
 pub async fn for_order(db: &Db, locale: Locale, order_no: &str) -> Result<OrderRewards> {
     let o = sqlx::query(
-        "SELECT o.id, o.order_no, o.agent_id, o.buyer_level, o.retail_fen, o.paid_fen, o.paid_at, o.status, o.counted, \
+        "SELECT o.id, o.order_no, o.agent_id, o.buyer_level, o.retail_fen, o.level_prices, o.paid_fen, o.paid_at, o.status, o.counted, \
          a.code, a.name FROM orders o JOIN agents a ON a.id = o.agent_id WHERE o.order_no = $1",
     )
     .bind(order_no)
@@ -521,10 +591,12 @@ pub async fn for_order(db: &Db, locale: Locale, order_no: &str) -> Result<OrderR
     }
     let ancestors: Vec<Member> = chain.iter().map(|(_, n)| member(n)).collect();
     let level_u8 = u8::try_from(buyer_level).unwrap_or(0);
-    let paid = weiops_core::rewards::paid(&plan, Fen(retail), level_u8).0;
+    let list = stored_prices(&o)?;
+    let pricing = Pricing::of(Fen(retail), list.as_deref());
+    let paid = paid_priced(&plan, pricing, level_u8).0;
     let mut lines = Vec::new();
     let mut best = buyer_level;
-    for l in order_rewards(&plan, Fen(retail), level_u8, &ancestors) {
+    for l in order_rewards_priced(&plan, pricing, level_u8, &ancestors) {
         let (id, n) = &chain[usize::from(l.generation) - 1];
         let who = sqlx::query("SELECT code, name FROM agents WHERE id = $1")
             .bind(id)
@@ -536,6 +608,7 @@ pub async fn for_order(db: &Db, locale: Locale, order_no: &str) -> Result<OrderR
             retail,
             buyer_level,
             paid,
+            pricing,
         };
         let explanation = explain(locale, &sale, &l, &plan, best, n.level);
         if l.kind == RewardKind::LevelDifference {

@@ -177,6 +177,18 @@ impl RunPage {
         format!("{} {shown}", self.ctx.t("settlement.vs_previous"))
     }
 
+    /// Why a running month's draft is only a preview, and when it ends.
+    fn preview_hint(&self) -> String {
+        let r = &self.d.run;
+        self.ctx.tf(
+            "settlement.preview_hint",
+            &[
+                ("period", &r.period),
+                ("end", &weiops_core::time::format_minute(r.period_end)),
+            ],
+        )
+    }
+
     fn prev_total(&self) -> i64 {
         self.d.previous.as_ref().map_or(0, |p| p.net_fen())
     }

@@ -41,11 +41,36 @@ impl EarningsPage {
     }
 
     fn state_key(&self) -> String {
-        format!("earnings.state_{}", self.r.settlement)
+        if self.r.held {
+            "earnings.state_held".into()
+        } else {
+            format!("earnings.state_{}", self.r.settlement)
+        }
     }
 
-    fn net(&self) -> i64 {
-        self.r.total_fen.saturating_add(self.r.adjust_fen)
+    /// What became of a paid month's net: in the wallet, or held.
+    fn paid_line(&self) -> String {
+        if self.r.held {
+            let amount = self.money(self.r.net_fen);
+            self.ctx
+                .locale
+                .tf("earnings.held_amount", &[("amount", &amount)])
+        } else {
+            let amount = self.money(self.r.paid_fen);
+            self.ctx
+                .locale
+                .tf("earnings.paid_amount", &[("amount", &amount)])
+        }
+    }
+
+    /// The heading over the month's net: estimated until the month is
+    /// settled, then settled, then paid.
+    fn net_key(&self) -> &'static str {
+        match self.r.settlement.as_str() {
+            "paid" if !self.r.held => "earnings.net_paid",
+            "approved" | "paid" => "earnings.net_settled",
+            _ => "earnings.net",
+        }
     }
 }
 

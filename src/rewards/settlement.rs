@@ -22,7 +22,10 @@ use sqlx::Row;
 use weiops_core::agents::AgentStatus;
 use weiops_core::ledger::{EntryLine, accounts};
 use weiops_core::money::Fen;
-use weiops_core::rewards::{Plan, SettleAgent, SettleOrder, Totals, settle_with_volumes};
+use weiops_core::rewards::{
+    MAX_LEVELS, Plan, PriceList, PriceLists, SettleAgent, SettleOrder, Totals, paid_priced,
+    settle_with_volumes,
+};
 use weiops_core::time::Period;
 
 use super::plan::{self, StoredPlan};
@@ -96,6 +99,11 @@ pub struct Run {
     pub approved_at: Option<i64>,
     pub paid_by_name: Option<String>,
     pub paid_at: Option<i64>,
+    /// A draft of a month that has not ended (Beijing time): a preview,
+    /// which cannot be approved or paid before the month is over.
+    pub preview: bool,
+    /// When the month ends (ms, 00:00 +08:00 of the next month).
+    pub period_end: i64,
     #[serde(skip)]
     created_by: Option<i64>,
     #[serde(skip)]
@@ -128,11 +136,17 @@ const RUN_COLUMNS: &str = "id, period, status, plan_version, plan, orders_count,
      created_at, computed_at, computed_by, computed_by_name, approved_by_name, approved_at, paid_by_name, paid_at";
 
 fn run_from(r: &sqlx::any::AnyRow) -> Result<Run> {
+    let period: String = r.try_get("period")?;
+    let status = RunStatus::parse(&r.try_get::<String, _>("status")?)
+        .ok_or_else(|| anyhow::anyhow!("bad run status"))?;
+    let period_end = Period::parse(&period)
+        .ok_or_else(|| anyhow::anyhow!("bad period {period}"))?
+        .bounds_ms()
+        .1;
     Ok(Run {
         id: r.try_get("id")?,
-        period: r.try_get("period")?,
-        status: RunStatus::parse(&r.try_get::<String, _>("status")?)
-            .ok_or_else(|| anyhow::anyhow!("bad run status"))?,
+        period,
+        status,
         plan_version: r.try_get("plan_version")?,
         orders_count: r.try_get("orders_count")?,
         orders_paid_fen: r.try_get("orders_paid_fen")?,
@@ -151,6 +165,8 @@ fn run_from(r: &sqlx::any::AnyRow) -> Result<Run> {
         approved_at: r.try_get("approved_at")?,
         paid_by_name: r.try_get("paid_by_name")?,
         paid_at: r.try_get("paid_at")?,
+        preview: status == RunStatus::Draft && now_ms() < period_end,
+        period_end,
         created_by: r.try_get("created_by")?,
         computed_by: r.try_get("computed_by")?,
         fingerprint: r.try_get("fingerprint")?,
@@ -284,6 +300,14 @@ pub async fn load_network(db: &Db) -> Result<Network> {
     Ok(Network { agents, ids, index })
 }
 
+/// A period's counted orders as the engine takes them.
+pub struct LoadedOrders {
+    pub orders: Vec<SettleOrder>,
+    /// The price lists of the orders placed in weiops.
+    pub lists: PriceLists,
+    pub print: OrdersPrint,
+}
+
 /// The period's counted orders (buyer index, buyer level, retail), fetched
 /// in chunks that the database packs into one text value each: a row per
 /// order through the driver costs more than the engine itself.
@@ -291,27 +315,24 @@ pub async fn load_network(db: &Db) -> Result<Network> {
 /// The same pass counts every order paid in the period, counted or not,
 /// for the draft's fingerprint ([`OrdersPrint`]): one scan of the table
 /// instead of two (1.2 s of a settlement of ten million orders).
-pub async fn load_orders(
-    db: &Db,
-    period: Period,
-    index: &IdIndex,
-) -> Result<(Vec<SettleOrder>, OrdersPrint)> {
+pub async fn load_orders(db: &Db, period: Period, index: &IdIndex) -> Result<LoadedOrders> {
     let (start, end) = period.bounds_ms();
-    let counted =
-        "CASE WHEN counted = 1 THEN agent_id || ',' || buyer_level || ',' || retail_fen END";
-    let pack = match db.engine {
-        Engine::Sqlite => format!("group_concat({counted}, ';')"),
-        Engine::Postgres => format!("string_agg({counted}, ';')"),
-    };
+    // An order placed in weiops adds its prices per level as a fourth
+    // field (`p1:p2:…`); imported orders have none.
+    let counted = "CASE WHEN counted = 1 THEN agent_id || ',' || buyer_level || ',' || retail_fen \
+         || COALESCE(',' || NULLIF(level_prices, ''), '') END";
+    let pack = db.engine.string_agg(counted, ";");
     // `+paid_at`: in id order through the table, never through the
     // paid_at index (see `fingerprint`).
     let sql = format!(
         "SELECT {pack} AS packed, CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(counted), 0) AS BIGINT) AS c, \
          CAST(COALESCE(MAX(updated_at), 0) AS BIGINT) AS u, CAST(MAX(id) AS BIGINT) AS last FROM \
-         (SELECT id, agent_id, buyer_level, retail_fen, counted, updated_at FROM orders \
+         (SELECT id, agent_id, buyer_level, retail_fen, level_prices, counted, updated_at FROM orders \
           WHERE +paid_at >= $1 AND +paid_at < $2 AND id > $3 ORDER BY id LIMIT $4) AS chunk"
     );
     let mut out = Vec::new();
+    let mut lists = PriceLists::default();
+    let mut list: Vec<Fen> = Vec::with_capacity(MAX_LEVELS);
     let mut print = OrdersPrint::default();
     let mut after = 0i64;
     loop {
@@ -333,13 +354,21 @@ pub async fn load_orders(
         let packed: String = row
             .try_get::<Option<String>, _>("packed")?
             .unwrap_or_default();
-        for_each_packed(&packed, |a, l, r| {
+        for_each_packed(&packed, |a, l, r, p| {
             let Some(buyer) = index.get(a) else { return };
+            let prices = if p.is_empty() {
+                PriceList::RATE
+            } else {
+                list.clear();
+                list.extend(p.iter().map(|v| Fen(*v)));
+                lists.push(&list)
+            };
             out.push(SettleOrder {
                 buyer,
                 buyer_level: u8::try_from(l).unwrap_or(0),
                 retail: Fen(r),
                 counted: true,
+                prices,
             });
         })
         .map_err(|at| anyhow::anyhow!("malformed packed order at byte {at}"))?;
@@ -347,47 +376,81 @@ pub async fn load_orders(
             break;
         }
     }
-    Ok((out, print))
+    Ok(LoadedOrders {
+        orders: out,
+        lists,
+        print,
+    })
 }
 
-/// Reads `agent,level,retail;agent,level,retail;…` (non-negative
-/// integers, as `load_orders` packs them) without allocating: this runs
-/// ten million times per settlement. Err(byte offset) on anything else.
+/// Reads `agent,level,retail[,p1:p2:…];…` (non-negative integers, as
+/// `load_orders` packs them; the optional fourth field is an order's price
+/// per level, at most [`MAX_LEVELS`] of them) without allocating: this
+/// runs ten million times per settlement. `each(agent, level, retail,
+/// prices)` gets an empty `prices` for an order without them. Err(byte
+/// offset) on anything else.
 fn for_each_packed(
     packed: &str,
-    mut each: impl FnMut(i64, i64, i64),
+    mut each: impl FnMut(i64, i64, i64, &[i64]),
 ) -> std::result::Result<(), usize> {
     let bytes = packed.as_bytes();
     if bytes.is_empty() {
         return Ok(());
     }
     let mut fields = [0i64; 3];
-    let (mut field, mut digits) = (0usize, 0usize);
+    let mut prices = [0i64; MAX_LEVELS];
+    let (mut field, mut digits, mut n) = (0usize, 0usize, 0usize);
+    // Fields 0..=2, then the prices (field 3), `n` of them begun.
+    let ends = |field: usize, digits: usize| field >= 2 && digits > 0;
     for (at, b) in bytes.iter().enumerate() {
         match b {
             b'0'..=b'9' => {
-                fields[field] = fields[field]
+                let slot = if field < 3 {
+                    &mut fields[field]
+                } else {
+                    &mut prices[n - 1]
+                };
+                *slot = slot
                     .checked_mul(10)
                     .and_then(|v| v.checked_add(i64::from(b - b'0')))
                     .ok_or(at)?;
                 digits += 1;
             }
-            b',' if field < 2 && digits > 0 => {
+            b',' if field < 3 && digits > 0 => {
                 field += 1;
                 digits = 0;
+                if field == 3 {
+                    n = 1;
+                }
             }
-            b';' if field == 2 && digits > 0 => {
-                each(fields[0], fields[1], fields[2]);
+            b':' if field == 3 && digits > 0 && n < MAX_LEVELS => {
+                n += 1;
+                prices[n - 1] = 0;
+                digits = 0;
+            }
+            b';' if ends(field, digits) => {
+                each(
+                    fields[0],
+                    fields[1],
+                    fields[2],
+                    &prices[..if field == 3 { n } else { 0 }],
+                );
                 fields = [0; 3];
-                (field, digits) = (0, 0);
+                prices[0] = 0;
+                (field, digits, n) = (0, 0, 0);
             }
             _ => return Err(at),
         }
     }
-    if field != 2 || digits == 0 {
+    if !ends(field, digits) {
         return Err(bytes.len());
     }
-    each(fields[0], fields[1], fields[2]);
+    each(
+        fields[0],
+        fields[1],
+        fields[2],
+        &prices[..if field == 3 { n } else { 0 }],
+    );
     Ok(())
 }
 
@@ -522,7 +585,11 @@ pub async fn compute_with_progress(
         "settlement: network loaded"
     );
     progress("settlement.stage_orders", 1, 4);
-    let (orders, orders_print) = load_orders(db, period, &network.index).await?;
+    let LoadedOrders {
+        orders,
+        lists,
+        print: orders_print,
+    } = load_orders(db, period, &network.index).await?;
     let print = compose_print(&other, orders_print);
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
@@ -532,10 +599,19 @@ pub async fn compute_with_progress(
     progress("settlement.stage_computing", 2, 4);
     let paid_sum: i128 = orders
         .iter()
-        .map(|o| i128::from(weiops_core::rewards::paid(&current.plan, o.retail, o.buyer_level).0))
+        .map(|o| {
+            i128::from(
+                paid_priced(
+                    &current.plan,
+                    lists.pricing(o.retail, o.prices),
+                    o.buyer_level,
+                )
+                .0,
+            )
+        })
         .sum();
     let plan_ref: &Plan = &current.plan;
-    let (totals, volumes) = settle_with_volumes(plan_ref, &network.agents, &orders);
+    let (totals, volumes) = settle_with_volumes(plan_ref, &network.agents, &orders, &lists);
     let orders_count = orders.len() as i64;
     drop(orders);
 
@@ -735,6 +811,10 @@ pub async fn approve(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
     if run.status != RunStatus::Draft {
         return Err(Error::Conflict("settlement.not_draft"));
     }
+    // Orders paid later in a running month would be in no settlement.
+    if run.preview {
+        return Err(Error::Conflict("settlement.running_month"));
+    }
     if actor.user_id.is_some()
         && (actor.user_id == run.created_by || actor.user_id == run.computed_by)
     {
@@ -869,6 +949,9 @@ pub async fn pay(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
     let run = get(db, run_id).await?;
     if run.status != RunStatus::Approved {
         return Err(Error::Conflict("settlement.not_approved"));
+    }
+    if now_ms() < run.period_end {
+        return Err(Error::Conflict("settlement.running_month"));
     }
     let now = now_ms();
     let mut tx = db.begin_write().await?;
@@ -1164,25 +1247,35 @@ mod tests {
     #[test]
     fn packed_orders_are_read_exactly() {
         let mut seen = Vec::new();
-        for_each_packed("12,4,10000;7,1,0;1,9,1000000000000", |a, l, r| {
-            seen.push((a, l, r))
-        })
+        for_each_packed(
+            "12,4,10000;7,1,0,4000:5000:6000;1,9,1000000000000;3,2,10,1",
+            |a, l, r, p| seen.push((a, l, r, p.to_vec())),
+        )
         .unwrap();
         assert_eq!(
             seen,
-            [(12, 4, 10_000), (7, 1, 0), (1, 9, 1_000_000_000_000)]
+            [
+                (12, 4, 10_000, vec![]),
+                (7, 1, 0, vec![4_000, 5_000, 6_000]),
+                (1, 9, 1_000_000_000_000, vec![]),
+                (3, 2, 10, vec![1]),
+            ]
         );
-        for_each_packed("", |_, _, _| panic!("no record")).unwrap();
+        for_each_packed("", |_, _, _, _| panic!("no record")).unwrap();
         for bad in [
             "1,2",
             "1,2,3;",
             "1,,3",
-            "1,2,3,4",
+            "1,2,3,",
+            "1,2,3,4:",
+            "1,2,3,4::5",
+            "1,2,3,4,5",
+            "1,2,3,1:2:3:4:5:6:7:8:9:10",
             "-1,2,3",
             "1,2,x",
             "99999999999999999999,1,1",
         ] {
-            assert!(for_each_packed(bad, |_, _, _| {}).is_err(), "{bad:?}");
+            assert!(for_each_packed(bad, |_, _, _, _| {}).is_err(), "{bad:?}");
         }
     }
 

@@ -12,6 +12,7 @@ mod cloud;
 mod common;
 mod finance;
 mod i18n;
+mod money;
 mod ops;
 mod org;
 mod products;

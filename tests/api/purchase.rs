@@ -1178,8 +1178,10 @@ async fn refunding_an_order_of_a_settled_month_claws_its_rewards_back() {
     let shop = shop(&app, 10).await;
     let admin = app.login_admin().await;
     let no = paid_order(&app, &admin, &shop, 1).await;
-    // Settle this month: computed by the system, approved by admin.
-    let period = weiops_core::time::Period::containing(weiops::db::now_ms()).unwrap();
+    // Settle the order's month, once it has ended (a running month cannot
+    // be approved): computed by the system, approved by admin.
+    crate::money::backdate(&app, &no).await;
+    let period = crate::money::last_month();
     let run = weiops::rewards::settlement::compute(&app.db, &Actor::system("test"), period)
         .await
         .unwrap()

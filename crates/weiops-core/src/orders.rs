@@ -113,10 +113,13 @@ pub enum OrderProblemKind {
     BadStatus,
     /// `agent_id` names no known agent.
     UnknownAgent,
+    /// `paid_at` falls in a month whose settlement is approved or paid
+    /// (value: the month): its rewards are fixed, nothing may join it.
+    SettledPeriod,
 }
 
 impl OrderProblemKind {
-    pub const ALL: [OrderProblemKind; 10] = [
+    pub const ALL: [OrderProblemKind; 11] = [
         OrderProblemKind::MissingColumn,
         OrderProblemKind::Empty,
         OrderProblemKind::DuplicateId,
@@ -127,6 +130,7 @@ impl OrderProblemKind {
         OrderProblemKind::BadTimestamp,
         OrderProblemKind::BadStatus,
         OrderProblemKind::UnknownAgent,
+        OrderProblemKind::SettledPeriod,
     ];
 
     /// The i18n key of the localised message.
@@ -142,6 +146,7 @@ impl OrderProblemKind {
             OrderProblemKind::BadTimestamp => "orders.import.bad_timestamp",
             OrderProblemKind::BadStatus => "orders.import.bad_status",
             OrderProblemKind::UnknownAgent => "orders.import.unknown_agent",
+            OrderProblemKind::SettledPeriod => "orders.import.settled_period",
         }
     }
 
@@ -157,6 +162,7 @@ impl OrderProblemKind {
             OrderProblemKind::BadTimestamp => "bad timestamp",
             OrderProblemKind::BadStatus => "bad status",
             OrderProblemKind::UnknownAgent => "unknown agent",
+            OrderProblemKind::SettledPeriod => "month already settled",
         }
     }
 }

@@ -163,9 +163,115 @@ pub fn line_amount(unit: Fen, qty: i64) -> Option<Fen> {
     unit.0.checked_mul(qty).map(Fen)
 }
 
+/// One line of an order as [`level_prices`] prices it: quantity, retail
+/// per unit, and the SKU's own prices as `(level, price per unit)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    pub qty: i64,
+    pub retail: Fen,
+    pub own: Vec<(i64, Fen)>,
+}
+
+/// `price_at(L)` of an order for every level of `rates` (`(level, rate)`,
+/// any order): the sum over its lines of `qty × unit price for L`, each unit
+/// price by [`unit_price`]. Levels ascending; `None` when a sum does not fit
+/// an `i64`. The order's amount is the entry of the buyer's level.
+pub fn level_prices(lines: &[PricedLine], rates: &[(i64, Bp)]) -> Option<Vec<(i64, Fen)>> {
+    let mut rates = rates.to_vec();
+    rates.sort_by_key(|(l, _)| *l);
+    rates.dedup_by_key(|(l, _)| *l);
+    rates
+        .iter()
+        .map(|(level, rate)| {
+            let mut sum = Fen::ZERO;
+            for l in lines {
+                let own = l.own.iter().find(|(ol, _)| ol == level).map(|(_, p)| *p);
+                let amount = line_amount(unit_price(l.retail, *rate, own), l.qty)?;
+                sum = Fen(sum.0.checked_add(amount.0)?);
+            }
+            Some((*level, sum))
+        })
+        .collect()
+}
+
+/// The text kept in `orders.level_prices`: `price_at(1):…:price_at(K)`
+/// for the levels `1..=K` (a gap in the levels ends the list: a level with
+/// no price earns nothing from the order).
+pub fn level_prices_text(prices: &[(i64, Fen)]) -> String {
+    let mut out = String::new();
+    for (i, (level, p)) in prices.iter().enumerate() {
+        if *level != i as i64 + 1 {
+            break;
+        }
+        if i > 0 {
+            out.push(':');
+        }
+        out.push_str(&p.0.to_string());
+    }
+    out
+}
+
+/// Reads [`level_prices_text`]; `None` for an empty or malformed text (the
+/// order is then priced by its retail value and the level rates).
+pub fn parse_level_prices(text: &str) -> Option<Vec<Fen>> {
+    if text.is_empty() {
+        return None;
+    }
+    text.split(':')
+        .map(|p| {
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<i64>().ok().map(Fen))
+                .flatten()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn level_prices_use_a_skus_own_price_where_set_and_round_trip_as_text() {
+        let lines = [
+            PricedLine {
+                qty: 3,
+                retail: Fen(23_900),
+                own: vec![(4, Fen(15_900))],
+            },
+            PricedLine {
+                qty: 1,
+                retail: Fen(19_900),
+                own: vec![],
+            },
+        ];
+        let rates = [
+            (5, Bp(8000)),
+            (1, Bp(4000)),
+            (4, Bp(7000)),
+            (2, Bp(5000)),
+            (3, Bp(6000)),
+        ];
+        let p = level_prices(&lines, &rates).unwrap();
+        assert_eq!(p[3], (4, Fen(3 * 15_900 + 13_930)));
+        assert_eq!(p[0], (1, Fen(3 * 9_560 + 7_960)));
+        let text = level_prices_text(&p);
+        assert_eq!(text.split(':').count(), 5);
+        assert_eq!(
+            parse_level_prices(&text).unwrap(),
+            p.iter().map(|(_, f)| *f).collect::<Vec<_>>()
+        );
+        assert_eq!(parse_level_prices(""), None);
+        assert_eq!(parse_level_prices("1::2"), None);
+        assert_eq!(parse_level_prices("-1"), None);
+        let huge = [PricedLine {
+            qty: i64::MAX,
+            retail: Fen(100),
+            own: vec![],
+        }];
+        assert_eq!(level_prices(&huge, &rates), None);
+        // A gap in the levels ends the list.
+        assert_eq!(level_prices_text(&[(1, Fen(5)), (3, Fen(7))]), "5");
+    }
 
     #[test]
     fn the_happy_path_and_its_refusals() {

@@ -363,13 +363,54 @@ fn rate_fen(a: Fen, bp: Bp) -> i128 {
     rate_of(i128::from(a.0), bp)
 }
 
+/// What an order is worth at each level's purchase prices: the spec's
+/// `floor(retail * price_bp[L] / 10000)` for an imported order, or
+/// `price_at(L)` for an order placed in weiops, whose SKUs may have prices
+/// of their own for some levels (spec, "Orders placed in weiops").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pricing<'a> {
+    /// An imported order (orders.csv): its retail value and the level rates.
+    Rate(Fen),
+    /// An order placed in weiops: `price_at(L)` for `L = 1..=n` at index
+    /// `L - 1`, as it stood when the order was placed.
+    Listed(&'a [Fen]),
+}
+
+impl<'a> Pricing<'a> {
+    /// An order's pricing: by its own list when it has one (placed in
+    /// weiops), else by its retail value and the level rates.
+    pub fn of(retail: Fen, list: Option<&'a [Fen]>) -> Pricing<'a> {
+        match list {
+            Some(l) => Pricing::Listed(l),
+            None => Pricing::Rate(retail),
+        }
+    }
+
+    /// The order at `level`'s prices; `None` for a level outside the plan
+    /// (and, for a listed order, outside its list: a level added after the
+    /// order was placed has no price for it, and earns nothing from it).
+    /// Never negative.
+    pub fn at(&self, plan: &Plan, level: u8) -> Option<i128> {
+        let bp = plan.price(level)?;
+        match self {
+            Pricing::Rate(retail) => Some(rate_fen(*retail, bp)),
+            Pricing::Listed(prices) => prices
+                .get(usize::from(level) - 1)
+                .map(|p| i128::from(p.0.max(0))),
+        }
+    }
+}
+
 /// The buyer paid: `floor(retail * price_bp[buyer_level] / 10000)`.
 /// 0 for a level outside `1..=K` or a negative retail value.
 pub fn paid(plan: &Plan, retail: Fen, buyer_level: u8) -> Fen {
-    match plan.price(buyer_level) {
-        Some(p) => saturate(rate_fen(retail, p)),
-        None => Fen::ZERO,
-    }
+    paid_priced(plan, Pricing::Rate(retail), buyer_level)
+}
+
+/// The buyer paid: the order at the buyer's level's prices ([`Pricing::at`]);
+/// 0 where that has no price.
+pub fn paid_priced(plan: &Plan, pricing: Pricing<'_>, buyer_level: u8) -> Fen {
+    pricing.at(plan, buyer_level).map_or(Fen::ZERO, saturate)
 }
 
 /// Rules 1 and 2 for one counted order. `ancestors[0]` is sponsor^1(buyer),
@@ -377,10 +418,22 @@ pub fn paid(plan: &Plan, retail: Fen, buyer_level: u8) -> Fen {
 /// looked at. Returns lines with `amount > 0` only: Rule 1 lines first, then
 /// Rule 2 lines, each in generation order.
 pub fn order_rewards(plan: &Plan, retail: Fen, buyer_level: u8, ancestors: &[Member]) -> Vec<Line> {
+    order_rewards_priced(plan, Pricing::Rate(retail), buyer_level, ancestors)
+}
+
+/// [`order_rewards`] for an order priced by `pricing`: Rule 1 pays
+/// `price_at(best) - price_at(level(u))`, Rule 2 a share of
+/// `paid = price_at(buyer_level)`.
+pub fn order_rewards_priced(
+    plan: &Plan,
+    pricing: Pricing<'_>,
+    buyer_level: u8,
+    ancestors: &[Member],
+) -> Vec<Line> {
     let mut lines = Vec::new();
     for_each_order_reward(
         plan,
-        retail,
+        pricing,
         buyer_level,
         ancestors,
         |generation, kind, amount| {
@@ -399,12 +452,12 @@ pub fn order_rewards(plan: &Plan, retail: Fen, buyer_level: u8, ancestors: &[Mem
 /// loop calls this ten million times).
 fn for_each_order_reward(
     plan: &Plan,
-    retail: Fen,
+    pricing: Pricing<'_>,
     buyer_level: u8,
     ancestors: &[Member],
     mut emit: impl FnMut(u8, RewardKind, i128),
 ) {
-    let Some(buyer_price) = plan.price(buyer_level) else {
+    let Some(paid) = pricing.at(plan, buyer_level) else {
         return;
     };
     let reach = ancestors.len().min(usize::from(plan.max_generations));
@@ -412,7 +465,7 @@ fn for_each_order_reward(
 
     if plan.level_difference {
         let mut best = buyer_level;
-        let mut best_price = buyer_price;
+        let mut best_price = paid;
         for (u, g) in chain.clone() {
             if best == 1 {
                 break;
@@ -420,10 +473,10 @@ fn for_each_order_reward(
             if !u.earns(plan) || u.level >= best {
                 continue;
             }
-            let Some(own) = plan.price(u.level) else {
+            let Some(own) = pricing.at(plan, u.level) else {
                 continue;
             };
-            let amount = rate_fen(retail, best_price) - rate_fen(retail, own);
+            let amount = best_price - own;
             if amount > 0 {
                 emit(g, RewardKind::LevelDifference, amount);
             }
@@ -432,7 +485,6 @@ fn for_each_order_reward(
         }
     }
 
-    let paid = rate_fen(retail, buyer_price);
     for ((u, g), bp) in chain.zip(plan.referral_bp.iter()) {
         if u.earns(plan) && u.level <= buyer_level {
             let amount = rate_of(paid, *bp);
@@ -488,6 +540,57 @@ pub struct SettleOrder {
     pub retail: Fen,
     /// Paid within the period and not refunded.
     pub counted: bool,
+    /// The order's own prices per level in the run's [`PriceLists`] (an
+    /// order placed in weiops), or [`PriceList::RATE`] (an imported order,
+    /// priced by `retail` and the level rates). An index, not the prices:
+    /// ten million imported orders carry no list, and the order stays 24
+    /// bytes.
+    pub prices: PriceList,
+}
+
+/// Where an order's prices per level are in a [`PriceLists`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceList(u32);
+
+impl PriceList {
+    /// No list: the order is priced by its retail value and the level rates.
+    pub const RATE: PriceList = PriceList(u32::MAX);
+}
+
+/// The price lists of a run's orders placed in weiops, one after another.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceLists {
+    /// Start of each list in `fen`, plus the end of the last.
+    starts: Vec<usize>,
+    fen: Vec<Fen>,
+}
+
+impl PriceLists {
+    /// Adds a list (`price_at(L)` for `L = 1..`) and returns where it is;
+    /// [`PriceList::RATE`] once more than `u32::MAX - 1` lists were added.
+    pub fn push(&mut self, prices: &[Fen]) -> PriceList {
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        let Ok(at) = u32::try_from(self.starts.len() - 1) else {
+            return PriceList::RATE;
+        };
+        if at == u32::MAX {
+            return PriceList::RATE;
+        }
+        self.fen.extend_from_slice(prices);
+        self.starts.push(self.fen.len());
+        PriceList(at)
+    }
+
+    /// The pricing of an order with `retail` and `list`.
+    pub fn pricing(&self, retail: Fen, list: PriceList) -> Pricing<'_> {
+        let i = list.0 as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(a), Some(b)) if list != PriceList::RATE => Pricing::Listed(&self.fen[*a..*b]),
+            _ => Pricing::Rate(retail),
+        }
+    }
 }
 
 /// An agent's rewards for the period.
@@ -507,7 +610,7 @@ fn sponsor_of(agents: &[SettleAgent], i: usize) -> Option<usize> {
 /// algorithm. Sums are kept in `i128` and saturate at `i64::MAX`; they never
 /// wrap.
 pub fn settle(plan: &Plan, agents: &[SettleAgent], orders: &[SettleOrder]) -> Vec<Totals> {
-    settle_with_volumes(plan, agents, orders).0
+    settle_with_volumes(plan, agents, orders, &PriceLists::default()).0
 }
 
 /// [`settle`] and, per agent, the Rule 3 team volume V(x) it used (0 when
@@ -517,6 +620,7 @@ pub fn settle_with_volumes(
     plan: &Plan,
     agents: &[SettleAgent],
     orders: &[SettleOrder],
+    lists: &PriceLists,
 ) -> (Vec<Totals>, Vec<Fen>) {
     let n = agents.len();
     let mut level_diff = vec![0i128; n];
@@ -568,25 +672,20 @@ pub fn settle_with_volumes(
                 None => break,
             }
         }
-        for_each_order_reward(
-            plan,
-            o.retail,
-            o.buyer_level,
-            &members,
-            |g, kind, amount| {
-                let who = idx[usize::from(g) - 1];
-                match kind {
-                    RewardKind::LevelDifference => level_diff[who] += amount,
-                    RewardKind::Referral => referral[who] += amount,
-                    RewardKind::Team => {} // never an order line
-                }
-            },
-        );
+        let pricing = lists.pricing(o.retail, o.prices);
+        for_each_order_reward(plan, pricing, o.buyer_level, &members, |g, kind, amount| {
+            let who = idx[usize::from(g) - 1];
+            match kind {
+                RewardKind::LevelDifference => level_diff[who] += amount,
+                RewardKind::Referral => referral[who] += amount,
+                RewardKind::Team => {} // never an order line
+            }
+        });
 
         // Rule 3 volume: the buyer and its ancestors up to `down` generations,
         // each counted once (a cycle, invalid input, cannot count twice).
         if plan.team_bonus {
-            let p = i128::from(paid(plan, o.retail, o.buyer_level).0);
+            let p = pricing.at(plan, o.buyer_level).unwrap_or(0);
             seen.clear();
             let mut cur = Some(o.buyer);
             for _ in 0..=down {
@@ -676,6 +775,7 @@ mod tests {
             buyer_level,
             retail: Fen(retail),
             counted: true,
+            prices: PriceList::RATE,
         }
     }
 
@@ -985,6 +1085,87 @@ mod tests {
         );
         assert_eq!(only_c[0].team, Fen(400_000));
         assert_eq!(only_c[1].team, Fen(400_000));
+    }
+
+    /// The issue-13 order: 3 × a SKU with its own level-4 price (¥159.00,
+    /// retail ¥239.00) and 1 × a SKU priced by the rate (retail ¥199.00).
+    /// At level 4 (70 %) the rate alone would say 3 × 167.30 + 139.30 =
+    /// ¥641.20; the buyer paid 3 × 159.00 + 139.30 = ¥616.30, and that is
+    /// what Rules 1 and 2 start from.
+    #[test]
+    fn listed_prices_are_what_the_buyer_paid_and_what_rule_1_spreads() {
+        let plan = Plan::reference();
+        let retail = 3 * 23_900 + 19_900;
+        // price_at(L) per level: the SKU's own level-4 price, rates elsewhere.
+        let at = |bp: i64, own: Option<i64>| {
+            3 * own.unwrap_or(23_900 * bp / 10_000) + 19_900 * bp / 10_000
+        };
+        let list: Vec<Fen> = [4000, 5000, 6000, 7000, 8000]
+            .iter()
+            .map(|bp| Fen(at(*bp, (*bp == 7000).then_some(15_900))))
+            .collect();
+        let pricing = Pricing::Listed(&list);
+        assert_eq!(paid_priced(&plan, pricing, 4), Fen(61_630));
+        assert_eq!(paid(&plan, Fen(retail), 4), Fen(64_120));
+        let lines = order_rewards_priced(&plan, pricing, 4, &[m(2, Active), m(1, Active)]);
+        let two = at(5000, None);
+        let one = at(4000, None);
+        assert_eq!(
+            lines,
+            vec![
+                Line {
+                    generation: 1,
+                    kind: RewardKind::LevelDifference,
+                    amount: Fen(61_630 - two)
+                },
+                Line {
+                    generation: 2,
+                    kind: RewardKind::LevelDifference,
+                    amount: Fen(two - one)
+                },
+                Line {
+                    generation: 1,
+                    kind: RewardKind::Referral,
+                    amount: Fen(61_630 * 300 / 10_000)
+                },
+                Line {
+                    generation: 2,
+                    kind: RewardKind::Referral,
+                    amount: Fen(61_630 * 200 / 10_000)
+                },
+            ]
+        );
+        // The settlement of that order alone gives the same figures.
+        let mut lists = PriceLists::default();
+        let at_list = lists.push(&list);
+        let agents = vec![
+            agent("A", 1, None, Active),
+            agent("B", 2, Some(0), Active),
+            agent("C", 4, Some(1), Active),
+        ];
+        let o = SettleOrder {
+            prices: at_list,
+            ..order(2, 4, retail)
+        };
+        let (t, v) = settle_with_volumes(&plan, &agents, &[o], &lists);
+        assert_eq!(t[1].total.0, 61_630 - two + 61_630 * 300 / 10_000);
+        assert_eq!(t[0].total.0, two - one + 61_630 * 200 / 10_000);
+        assert_eq!(v[2], Fen(61_630));
+    }
+
+    #[test]
+    fn a_level_beyond_an_order_list_earns_nothing_from_it() {
+        let plan = Plan::reference();
+        let list = [Fen(4_000), Fen(5_000), Fen(6_000)];
+        assert_eq!(paid_priced(&plan, Pricing::Listed(&list), 4), Fen::ZERO);
+        assert!(order_rewards_priced(&plan, Pricing::Listed(&list), 4, &[m(1, Active)]).is_empty());
+        // Level 3 buys; level 1 above earns the list's spread.
+        let lines = order_rewards_priced(&plan, Pricing::Listed(&list), 3, &[m(1, Active)]);
+        assert_eq!(lines[0].amount, Fen(2_000));
+        assert_eq!(
+            PriceLists::default().pricing(Fen(7), PriceList::RATE),
+            Pricing::Rate(Fen(7))
+        );
     }
 
     #[test]

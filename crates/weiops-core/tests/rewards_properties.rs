@@ -5,8 +5,9 @@ use proptest::prelude::*;
 use weiops_core::agents::AgentStatus;
 use weiops_core::money::{Bp, Fen};
 use weiops_core::rewards::{
-    Member, Plan, PlanViolation, RewardKind, SettleAgent, SettleOrder, Totals, check_plan,
-    order_rewards, paid, settle,
+    Member, Plan, PlanViolation, PriceList, PriceLists, Pricing, RewardKind, SettleAgent,
+    SettleOrder, Totals, check_plan, order_rewards, order_rewards_priced, paid, paid_priced,
+    settle, settle_with_volumes,
 };
 
 fn status() -> impl Strategy<Value = AgentStatus> {
@@ -107,6 +108,7 @@ fn month() -> impl Strategy<Value = Month> {
                     buyer_level,
                     retail: Fen(retail),
                     counted,
+                    prices: PriceList::RATE,
                 })
                 .collect(),
         })
@@ -262,6 +264,58 @@ proptest! {
         let spread = i128::from(paid(&plan, Fen(retail), level).0)
             - floor_rate(i128::from(retail), plan.price_bp[0]);
         prop_assert!(rule1 <= spread, "{} > {}", rule1, spread);
+    }
+
+    /// (1b) An order placed in weiops whose SKUs have no prices of their own
+    /// (each level's price is the level rate applied to retail) pays exactly
+    /// what the same order imported pays.
+    #[test]
+    fn listed_prices_at_the_level_rates_pay_like_retail((plan, level, retail, ancestors) in chain()) {
+        let list: Vec<Fen> = plan.price_bp.iter().map(|bp| Fen(floor_rate(i128::from(retail), *bp) as i64)).collect();
+        prop_assert_eq!(
+            order_rewards_priced(&plan, Pricing::Listed(&list), level, &ancestors),
+            order_rewards(&plan, Fen(retail), level, &ancestors)
+        );
+        prop_assert_eq!(paid_priced(&plan, Pricing::Listed(&list), level), paid(&plan, Fen(retail), level));
+    }
+
+    /// (1c) With any price lists (SKU prices of their own, even a lower level
+    /// paying less than a higher one), Rule 1 pays the list's differences
+    /// along the chain, never a negative line, and the settlement of a month
+    /// equals the sum of the orders' lines.
+    #[test]
+    fn listed_prices_settle_as_the_sum_of_order_lines(
+        m in month(),
+        lists in prop::collection::vec(prop::collection::vec(0i64..5_000_000, 9), 1..8),
+    ) {
+        let mut store = PriceLists::default();
+        let refs: Vec<PriceList> = lists.iter().map(|l| store.push(&l.iter().map(|v| Fen(*v)).collect::<Vec<_>>())).collect();
+        let orders: Vec<SettleOrder> = m.orders.iter().enumerate().map(|(i, o)| SettleOrder {
+            prices: if i % 2 == 0 { refs[i % refs.len()] } else { PriceList::RATE },
+            ..o.clone()
+        }).collect();
+        let plan = Plan { team_bonus: false, ..m.plan.clone() };
+        let (totals, _) = settle_with_volumes(&plan, &m.agents, &orders, &store);
+        let mut expected = vec![0i128; m.agents.len()];
+        for o in orders.iter().filter(|o| o.counted && o.buyer < m.agents.len()) {
+            let mut chain = Vec::new();
+            let mut cur = m.agents[o.buyer].sponsor;
+            while let Some(s) = cur.filter(|s| *s < m.agents.len()) {
+                if chain.len() >= usize::from(plan.max_generations) { break; }
+                chain.push(s);
+                cur = m.agents[s].sponsor;
+            }
+            let members: Vec<Member> = chain.iter().map(|i| Member { level: m.agents[*i].level, status: m.agents[*i].status }).collect();
+            let pricing = store.pricing(o.retail, o.prices);
+            for l in order_rewards_priced(&plan, pricing, o.buyer_level, &members) {
+                prop_assert!(l.amount.0 > 0);
+                expected[chain[usize::from(l.generation) - 1]] += i128::from(l.amount.0);
+            }
+        }
+        // Totals saturate at i64::MAX (huge generated retail values).
+        for (t, e) in totals.iter().zip(&expected) {
+            prop_assert_eq!(i128::from(t.total.0), (*e).min(i128::from(i64::MAX)));
+        }
     }
 
     /// (2) Nobody more than max_generations (and so never more than 2) above
