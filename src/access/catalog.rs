@@ -56,6 +56,7 @@ permissions! {
     ProductsWrite = "products.write" in "products";
     StockRead = "stock.read" in "stock";
     StockWrite = "stock.write" in "stock";
+    ShippingWrite = "shipping.write" in "shipping";
     ServiceRead = "service.read" in "service";
 }
 

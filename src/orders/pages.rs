@@ -11,7 +11,9 @@ use axum::routing::{get, post};
 use super::import::{self, Source};
 use super::store::{self, Order, OrderFilter};
 use crate::access::Need;
-use crate::access::catalog::{FinanceWrite, OrdersImport, OrdersRead, OrdersWrite};
+use crate::access::catalog::{
+    AgentsPii, FinanceWrite, OrdersImport, OrdersRead, OrdersWrite, Permission, ShippingWrite,
+};
 use crate::export::{self, ExportFormat, Table};
 use crate::http::AppState;
 use crate::jobs;
@@ -179,6 +181,8 @@ struct DetailPage {
     order: Order,
     lines: Vec<super::purchase::LineView>,
     timeline: Vec<super::purchase::TimelineEvent>,
+    /// Where it goes, the phone masked without `agents.pii`.
+    delivery: Option<store::Delivery>,
 }
 
 impl DetailPage {
@@ -202,13 +206,14 @@ impl DetailPage {
             .unwrap_or_default()
     }
 
-    /// The staff moves the order's state allows now.
+    /// The staff moves the order's state allows now that this user may
+    /// make: no button its user cannot use.
     fn actions(&self) -> Vec<&'static str> {
         if self.order.source != "app" {
             return Vec::new();
         }
         let cloud = self.order.fulfilment.as_deref() == Some("cloud");
-        match self.order.status.as_str() {
+        let moves = match self.order.status.as_str() {
             "pending_payment" => vec!["pay", "cancel"],
             "paid" if cloud => vec!["complete"],
             "paid" => vec!["allocate"],
@@ -216,7 +221,16 @@ impl DetailPage {
             "shipped" => vec!["receive"],
             "received" => vec!["complete"],
             _ => Vec::new(),
-        }
+        };
+        moves
+            .into_iter()
+            .filter(|a| action_permission(a).is_some_and(|p| self.ctx.can(p)))
+            .collect()
+    }
+
+    /// Kept in cloud stock: nothing ships, so there is no address.
+    fn cloud(&self) -> bool {
+        self.order.fulfilment.as_deref() == Some("cloud")
     }
 
     fn note(&self, n: &str) -> String {
@@ -237,7 +251,11 @@ async fn detail(
     let o = crate::rewards::lines::for_order(&s.db, ctx.locale, &order_no).await?;
     let order = store::get(&s.db, &order_no).await?;
     let title = format!("{} {}", ctx.t("orders.order_no"), o.order_no);
+    let pii = ctx.can(AgentsPii::CODE);
     Ok(web::page(DetailPage {
+        delivery: store::delivery(&s.db, order.id)
+            .await?
+            .map(|d| d.for_viewer(pii)),
         ctx: ctx.titled_text(title, &[ORDERS, ("menu.orders", Some("/orders"))]),
         lines: super::purchase::lines(&s.db, order.id).await?,
         timeline: super::purchase::timeline(&s.db, order.id).await?,
@@ -330,6 +348,17 @@ async fn refund(
     }
 }
 
+/// What a staff move of the order page takes: picking and shipping are
+/// the warehouse's (`shipping.write`), taking a payment finance's.
+fn action_permission(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "pay" => FinanceWrite::CODE,
+        "allocate" | "ship" => ShippingWrite::CODE,
+        "cancel" | "receive" | "complete" => OrdersWrite::CODE,
+        _ => return None,
+    })
+}
+
 /// A staff move from the order page, after a confirmation page.
 async fn act(
     State(s): State<AppState>,
@@ -340,16 +369,16 @@ async fn act(
 ) -> Result<Response> {
     use weiops_core::purchase::OrderAction as A;
     let back = format!("/orders/{}", web::url_encode(&order_no));
-    let (action, permission) = match action.as_str() {
-        "pay" => (A::Pay, "finance.write"),
-        "cancel" => (A::Cancel, "orders.write"),
-        "allocate" => (A::Allocate, "orders.write"),
-        "ship" => (A::Ship, "orders.write"),
-        "receive" => (A::Receive, "orders.write"),
-        "complete" => (A::Complete, "orders.write"),
+    let action = match action.as_str() {
+        "pay" => A::Pay,
+        "cancel" => A::Cancel,
+        "allocate" => A::Allocate,
+        "ship" => A::Ship,
+        "receive" => A::Receive,
+        "complete" => A::Complete,
         _ => return Err(Error::NotFound),
     };
-    who.require(permission)?;
+    who.require(action_permission(action.as_str()).ok_or(Error::NotFound)?)?;
     if !form.confirmed() {
         let message = ctx.tf(
             &format!("orders.confirm_{}", action.as_str()),

@@ -287,9 +287,31 @@ struct OrderPage {
     payments: Vec<Payment>,
     balance: i64,
     message: Option<String>,
+    /// Where it ships (the agent's own order: in full).
+    delivery: Option<store::Delivery>,
 }
 
 impl OrderPage {
+    /// The prepaid balance pays the whole order: then paying from it is
+    /// the first offer; otherwise the transfer is, and the balance option
+    /// shows how much is missing.
+    fn balance_covers(&self) -> bool {
+        self.balance >= self.o.amount_fen
+    }
+
+    fn balance_short(&self) -> String {
+        self.ctx.locale.tf(
+            "shop.balance_short",
+            &[
+                ("balance", &money(self.balance)),
+                (
+                    "missing",
+                    &money(self.o.amount_fen.saturating_sub(self.balance)),
+                ),
+            ],
+        )
+    }
+
     fn money(&self, fen: impl Borrow<i64>) -> String {
         money(fen)
     }
@@ -363,6 +385,7 @@ async fn render_order(
         .filter(|p| p.order_no.as_deref() == Some(no))
         .collect();
     let page = OrderPage {
+        delivery: store::delivery(&s.db, o.id).await?,
         lines: purchase::lines(&s.db, o.id).await?,
         timeline: purchase::timeline(&s.db, o.id).await?,
         balance: crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)

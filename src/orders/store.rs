@@ -201,3 +201,57 @@ pub async fn list(
     .await?;
     Ok((rows.iter().map(from_row).collect::<Result<_>>()?, info))
 }
+
+/// Where an order placed in weiops goes (发给我 / 代发). Orders kept in
+/// cloud stock have none (the address comes with each shipment request),
+/// nor do imported ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub receiver_name: String,
+    /// Masked (`139****5678`) for staff without `agents.pii`.
+    pub receiver_phone: String,
+    pub receiver_address: String,
+}
+
+impl Delivery {
+    /// The phone hidden as agents' phones are from staff without
+    /// `agents.pii`.
+    pub fn masked(mut self) -> Delivery {
+        self.receiver_phone = weiops_core::agents::mask_phone(&self.receiver_phone);
+        self
+    }
+
+    /// As a staff viewer may see it.
+    pub fn for_viewer(self, may_see_pii: bool) -> Delivery {
+        if may_see_pii { self } else { self.masked() }
+    }
+}
+
+/// The delivery address of order `order_id`, if it has one.
+pub async fn delivery(db: &Db, order_id: i64) -> Result<Option<Delivery>> {
+    let row = sqlx::query(
+        "SELECT receiver_name, receiver_phone, receiver_address FROM orders WHERE id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let name: Option<String> = r.try_get("receiver_name")?;
+    let address: Option<String> = r.try_get("receiver_address")?;
+    Ok(match (name, address) {
+        (Some(receiver_name), Some(receiver_address))
+            if !receiver_name.is_empty() || !receiver_address.is_empty() =>
+        {
+            Some(Delivery {
+                receiver_name,
+                receiver_phone: r
+                    .try_get::<Option<String>, _>("receiver_phone")?
+                    .unwrap_or_default(),
+                receiver_address,
+            })
+        }
+        _ => None,
+    })
+}

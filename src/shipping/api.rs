@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::store::{self, Carrier, NewCarrier, Shipment};
 use crate::access::Need;
-use crate::access::catalog::{OrdersRead, OrdersWrite};
+use crate::access::catalog::{OrdersRead, ShippingWrite};
 use crate::http::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
@@ -65,13 +65,14 @@ pub struct NewShipment {
     pub tracking_no: String,
 }
 
-/// Ships a picked order or a pending cloud-stock request with its carrier
-/// and tracking number; the agent is told in the portal.
+/// Ships a paid order (picked or not: picking is implied) or a pending
+/// cloud-stock request with its carrier and tracking number; the agent is
+/// told in the portal. Takes `shipping.write`.
 #[utoipa::path(post, path = "/api/v1/shipments", tag = "shipping", request_body = NewShipment,
     responses((status = 201, body = Shipment), (status = 409, description = "Tracking number already used, or nothing to ship"), (status = 422)))]
 async fn create_shipment(
     State(s): State<AppState>,
-    who: Need<OrdersWrite>,
+    who: Need<ShippingWrite>,
     Json(body): Json<NewShipment>,
 ) -> Result<(StatusCode, Json<Shipment>)> {
     let no = match (body.order_no.as_deref(), body.cloud_request_no.as_deref()) {
@@ -97,7 +98,7 @@ async fn list_carriers(
     responses((status = 201, body = Carrier), (status = 409, description = "Code taken"), (status = 422)))]
 async fn create_carrier(
     State(s): State<AppState>,
-    who: Need<OrdersWrite>,
+    who: Need<ShippingWrite>,
     Json(body): Json<NewCarrier>,
 ) -> Result<(StatusCode, Json<Carrier>)> {
     let c = store::add_carrier(&s.db, &who.actor(), &body).await?;

@@ -2,6 +2,17 @@
 //! requests, carriers, tracking numbers typed, scanned or imported, printed
 //! waybills (Code 128 of the order number) and packing lists, and the
 //! portal notice that tells the agent a parcel left.
+//!
+//! The queue holds every paid order that ships from the warehouse (发给我,
+//! 代发) from the moment it is paid, and every pending cloud-stock request
+//! (issue 13 item 5). A clerk works from this list, not from each order:
+//! picking is optional as a step of its own (开始配货, a batch action here,
+//! shows the agent 配货中), and shipping an order not picked yet picks it in
+//! the same transaction, so its timeline still reads 已付款 → 配货中 →
+//! 已发货. Orders kept in cloud stock never appear: they ship only as the
+//! agent's shipment requests. Everything that picks, prints or ships takes
+//! `shipping.write`, which the templates' warehouse and logistics roles
+//! hold.
 
 pub mod api;
 pub mod code128;

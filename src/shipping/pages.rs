@@ -1,6 +1,12 @@
 //! 打单发货 pages: what waits to ship, printing waybills and packing lists,
 //! typing or scanning tracking numbers, importing them from a sheet, and the
 //! portal's notices.
+//!
+//! Everyone who may read orders sees the queue; everything that prints,
+//! picks or ships takes `shipping.write`, and the page shows those buttons
+//! only to its holders. Receivers' phones are shown in full to those who
+//! ship (the courier needs them) and to holders of `agents.pii`; anyone
+//! else sees them masked as agents' phones are.
 
 use askama::Template;
 use axum::Router;
@@ -12,7 +18,7 @@ use axum::routing::{get, post};
 use super::code128;
 use super::store::{self, Carrier, NewCarrier, Parcel, Shipment};
 use crate::access::Need;
-use crate::access::catalog::{OrdersRead, OrdersWrite};
+use crate::access::catalog::{AgentsPii, OrdersRead, Permission, ShippingWrite};
 use crate::agents::portal::AgentSession;
 use crate::error::RowProblem;
 use crate::http::AppState;
@@ -27,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/shipping/waybills", get(waybills))
         .route("/shipping/packing", get(packing))
         .route("/shipping/ship", post(ship))
+        .route("/shipping/allocate", post(allocate))
         .route("/shipping/carriers", post(add_carrier))
         .route(
             "/shipping/import",
@@ -45,17 +52,42 @@ struct ListPage {
     problems: Vec<RowProblem>,
 }
 
+impl ListPage {
+    fn may_ship(&self) -> bool {
+        self.ctx.can(ShippingWrite::CODE)
+    }
+
+    /// Waiting to be picked (paid), picked, or a cloud-stock request.
+    fn stage_key(&self, p: &Parcel) -> String {
+        format!("shipping.stage.{}", p.status)
+    }
+}
+
+/// The receiver's phone as `ctx`'s viewer may see it: in full for those
+/// who ship or hold `agents.pii`, else masked like an agent's phone.
+fn phone_for(ctx: &PageCtx, phone: &str) -> String {
+    if ctx.can(ShippingWrite::CODE) || ctx.can(AgentsPii::CODE) {
+        phone.to_string()
+    } else {
+        weiops_core::agents::mask_phone(phone)
+    }
+}
+
 async fn render_list(
     s: &AppState,
     ctx: PageCtx,
     problems: Vec<RowProblem>,
     status: StatusCode,
 ) -> Result<Response> {
+    let mut parcels = store::to_ship(&s.db).await?;
+    for p in &mut parcels {
+        p.receiver_phone = phone_for(&ctx, &p.receiver_phone);
+    }
     Ok(web::page_with_status(
         status,
         ListPage {
             ctx: ctx.titled("shipping.title", &[GOODS]),
-            parcels: store::to_ship(&s.db).await?,
+            parcels,
             carriers: store::carriers(&s.db).await?,
             recent: store::shipments(&s.db, 20, 0).await?.0,
             problems,
@@ -102,7 +134,7 @@ struct WaybillsPage {
 /// One 100×180 mm page per parcel; `privacy=1` masks the receiver's phone.
 async fn waybills(
     State(s): State<AppState>,
-    _who: Need<OrdersRead>,
+    _who: Need<ShippingWrite>,
     ctx: PageCtx,
     axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
 ) -> Result<Response> {
@@ -153,16 +185,27 @@ struct PackingPage {
     product_label: String,
     spec_label: String,
     qty_label: String,
+    receiver_label: String,
+    phone_label: String,
+    address_label: String,
     parcels: Vec<Parcel>,
 }
 
+/// The 配货单: what to pick for each parcel and where it goes. It may
+/// travel in the parcel, so the phone follows the PII rule of the order
+/// pages (masked without `agents.pii`).
 async fn packing(
     State(s): State<AppState>,
-    _who: Need<OrdersRead>,
+    _who: Need<ShippingWrite>,
     ctx: PageCtx,
     axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let parcels = picked(&s, &FormPairs(pairs)).await?;
+    let mut parcels = picked(&s, &FormPairs(pairs)).await?;
+    if !ctx.can(AgentsPii::CODE) {
+        for p in &mut parcels {
+            p.receiver_phone = weiops_core::agents::mask_phone(&p.receiver_phone);
+        }
+    }
     Ok(web::page(PackingPage {
         lang: ctx.locale.html_lang(),
         version: ctx.version,
@@ -172,6 +215,9 @@ async fn packing(
         product_label: ctx.t("stock.product"),
         spec_label: ctx.t("stock.spec"),
         qty_label: ctx.t("shipping.qty"),
+        receiver_label: ctx.t("shop.receiver_name"),
+        phone_label: ctx.t("shop.receiver_phone"),
+        address_label: ctx.t("shop.receiver_address"),
         parcels,
     }))
 }
@@ -180,7 +226,7 @@ async fn packing(
 /// some are ticked). Stops at the first refusal and says which parcel.
 async fn ship(
     State(s): State<AppState>,
-    who: Need<OrdersWrite>,
+    who: Need<ShippingWrite>,
     form: FormPairs,
 ) -> Result<Response> {
     let ticked = form.all("no");
@@ -234,9 +280,44 @@ async fn ship(
     ))
 }
 
+/// 开始配货 for the ticked orders: each waiting paid order moves to
+/// 配货中. Stops at the first refusal and says which one.
+async fn allocate(
+    State(s): State<AppState>,
+    who: Need<ShippingWrite>,
+    form: FormPairs,
+) -> Result<Response> {
+    let nos = form.all("no");
+    if nos.is_empty() || nos.len() > store::MAX_BATCH {
+        return Ok(web::redirect_with_flash(
+            "/shipping",
+            "error",
+            "shipping.pick_some",
+            "",
+        ));
+    }
+    let actor = who.actor();
+    let mut done = 0usize;
+    for no in nos {
+        match store::allocate(&s.db, &actor, no).await {
+            Ok(moved) => done += usize::from(moved),
+            Err(Error::Conflict(key) | Error::Refused(key)) => {
+                return Ok(web::redirect_with_flash("/shipping", "error", key, no));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(web::redirect_with_flash(
+        "/shipping",
+        "success",
+        "shipping.allocated_flash",
+        &done.to_string(),
+    ))
+}
+
 async fn import(
     State(s): State<AppState>,
-    who: Need<OrdersWrite>,
+    who: Need<ShippingWrite>,
     ctx: PageCtx,
     multipart: Multipart,
 ) -> Result<Response> {
@@ -265,7 +346,7 @@ async fn import(
 
 async fn add_carrier(
     State(s): State<AppState>,
-    who: Need<OrdersWrite>,
+    who: Need<ShippingWrite>,
     form: FormPairs,
 ) -> Result<Response> {
     let input = NewCarrier {

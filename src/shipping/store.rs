@@ -10,12 +10,12 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use weiops_core::purchase::OrderAction;
+use weiops_core::purchase::{OrderAction, OrderState};
 
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, UniqueViolation, dynamic, now_ms};
 use crate::error::{FieldErrors, RowProblem};
-use crate::orders::purchase;
+use crate::orders::purchase::{self, OrderHead};
 use crate::stock::cloud;
 use crate::{Error, Result};
 
@@ -103,13 +103,16 @@ pub async fn add_carrier(db: &Db, actor: &Actor, input: &NewCarrier) -> Result<C
 
 // ---------------------------------------------------------------- parcels
 
-/// A parcel waiting to leave: a picked order (not for cloud stock) or a
-/// pending cloud-stock request. `no` is the order or request number.
+/// A parcel waiting to leave: a paid order that ships from the warehouse
+/// (not kept in cloud stock), picked or not yet, or a pending cloud-stock
+/// request. `no` is the order or request number.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Parcel {
     /// `order` or `cloud_request`.
     pub kind: String,
     pub no: String,
+    /// Orders: `paid` (待配货) or `picking` (配货中); requests: `pending`.
+    pub status: String,
     pub id: i64,
     pub agent_id: i64,
     pub agent_code: String,
@@ -137,14 +140,19 @@ impl Parcel {
     }
 }
 
-const ORDER_SELECT: &str = "SELECT o.id, o.order_no AS no, o.agent_id, a.code AS agent_code, a.name AS agent_name, \
+/// Paid orders join the queue at once: a clerk expects what was paid to
+/// be there to pick, without opening each order. The terms `status IN
+/// (...)` and `source = 'app'` are those of the partial index
+/// orders_to_ship (migration shipping_queue), written the same way so
+/// both engines read it instead of the millions of imported paid orders.
+const ORDER_SELECT: &str = "SELECT o.id, o.order_no AS no, o.status, o.agent_id, a.code AS agent_code, a.name AS agent_name, \
      COALESCE(o.receiver_name, '') AS receiver_name, COALESCE(o.receiver_phone, '') AS receiver_phone, \
      COALESCE(o.receiver_address, '') AS receiver_address, COALESCE(w.name, '') AS warehouse_name, \
      COALESCE(w.address, '') AS warehouse_address, o.created_at \
      FROM orders o JOIN agents a ON a.id = o.agent_id LEFT JOIN warehouses w ON w.id = o.warehouse_id \
-     WHERE o.status = 'picking' AND o.source = 'app' AND COALESCE(o.fulfilment, '') <> 'cloud'";
+     WHERE o.status IN ('paid', 'picking') AND o.source = 'app' AND COALESCE(o.fulfilment, '') <> 'cloud'";
 
-const REQUEST_SELECT: &str = "SELECT r.id, r.request_no AS no, r.agent_id, a.code AS agent_code, a.name AS agent_name, \
+const REQUEST_SELECT: &str = "SELECT r.id, r.request_no AS no, r.status, r.agent_id, a.code AS agent_code, a.name AS agent_name, \
      r.receiver_name, r.receiver_phone, r.receiver_address, w.name AS warehouse_name, \
      w.address AS warehouse_address, r.created_at \
      FROM cloud_requests r JOIN agents a ON a.id = r.agent_id JOIN warehouses w ON w.id = r.warehouse_id \
@@ -154,6 +162,7 @@ fn parcel(kind: &str, r: &AnyRow) -> Result<Parcel> {
     Ok(Parcel {
         kind: kind.to_string(),
         no: r.try_get("no")?,
+        status: r.try_get("status")?,
         id: r.try_get("id")?,
         agent_id: r.try_get("agent_id")?,
         agent_code: r.try_get("agent_code")?,
@@ -377,7 +386,19 @@ pub async fn ship(
     let note = format!("{} {}", carrier.name, tracking_no);
     match &order_head {
         Some(order) => {
-            purchase::advance_in(&mut tx, actor, order, OrderAction::Ship, &note).await?;
+            // A paid order not picked yet is picked as it ships: the
+            // timeline shows 配货中 then 已发货, in one transaction.
+            let picking = if order.status == OrderState::Paid {
+                let to =
+                    purchase::advance_in(&mut tx, actor, order, OrderAction::Allocate, "").await?;
+                OrderHead {
+                    status: to,
+                    ..order.clone()
+                }
+            } else {
+                order.clone()
+            };
+            purchase::advance_in(&mut tx, actor, &picking, OrderAction::Ship, &note).await?;
         }
         None => cloud::ship_in(&mut tx, db, actor, parcel.id, &carrier.name, tracking_no).await?,
     }
@@ -409,6 +430,26 @@ pub async fn ship(
     .await?;
     tx.commit().await?;
     shipment_by_id(db, id).await
+}
+
+/// 开始配货 from the queue: the waiting order `no` moves from 已付款 to
+/// 配货中 (the agent sees it is being picked). Returns false when it was
+/// already picking; a cloud-stock request has no picking step and is
+/// refused, as is anything not waiting to ship.
+#[tracing::instrument(skip(db, actor))]
+pub async fn allocate(db: &Db, actor: &Actor, no: &str) -> Result<bool> {
+    let parcel = waiting(db, no.trim()).await.map_err(|e| match e {
+        Error::NotFound => Error::Conflict("shipping.not_waiting"),
+        e => e,
+    })?;
+    if parcel.kind != "order" {
+        return Err(Error::Conflict("shipping.not_an_order"));
+    }
+    if parcel.status != OrderState::Paid.as_str() {
+        return Ok(false);
+    }
+    purchase::advance(db, actor, &parcel.no, OrderAction::Allocate, "").await?;
+    Ok(true)
 }
 
 /// One row of a tracking-number sheet.

@@ -32,7 +32,7 @@ use super::api::{ShortageBody, ShortageError, shortage_message};
 use super::moves::{self, Ref, Shortage};
 use super::store::{self as stock_store, Outcome, Warehouse};
 use crate::access::Need;
-use crate::access::catalog::{OrdersWrite, StockRead, StockWrite};
+use crate::access::catalog::{OrdersWrite, ShippingWrite, StockRead, StockWrite};
 use crate::agents::portal::AgentSession;
 use crate::audit::{self, Actor, Change};
 use crate::db::{BindValue, Db, Tx, Where, dynamic, fetch_page, like_pattern, like_prefix, now_ms};
@@ -1099,7 +1099,7 @@ fn back_of(form: &FormPairs) -> String {
 
 async fn request_ship(
     State(s): State<AppState>,
-    who: Need<StockWrite>,
+    who: Need<ShippingWrite>,
     Path(id): Path<i64>,
     form: FormPairs,
 ) -> Result<Response> {
@@ -1460,7 +1460,7 @@ pub struct ShipInput {
     responses((status = 200, body = CloudRequest), (status = 404), (status = 409, description = "Not pending"), (status = 422)))]
 async fn api_ship(
     State(s): State<AppState>,
-    who: Need<StockWrite>,
+    who: Need<ShippingWrite>,
     Path(id): Path<i64>,
     Json(body): Json<ShipInput>,
 ) -> Result<Json<CloudRequest>> {

@@ -569,7 +569,7 @@ async fn the_portal_and_staff_pages_and_their_permissions() {
     assert_eq!(balance(&app, &shop).await, 4);
 
     // Permissions: reading needs stock.read, requesting orders.write,
-    // shipping and cancelling stock.write.
+    // shipping shipping.write, cancelling stock.write.
     let role = app.role("sales", &["orders.read"], "all").await;
     app.user("sales", "Sales-pass-1", vec![role]).await;
     let sales = app.login("sales", "Sales-pass-1").await;

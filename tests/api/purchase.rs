@@ -1422,3 +1422,195 @@ async fn a_failed_script_transaction_writes_nothing() {
     tx.commit_with(setting("test.d", "1")).await.unwrap();
     assert_eq!(count().await, 1);
 }
+
+async fn text(client: &reqwest::Client, url: String) -> String {
+    let res = client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn order_pages_show_where_the_order_goes_with_the_phone_masked_without_pii() {
+    // Arrange: an order shipped to a customer and one kept in cloud stock;
+    // a reader without agents.pii.
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let admin = app.login_admin().await;
+    let shipped = paid_order(&app, &admin, &shop, 1).await;
+    let cloud = place_and_pay(
+        &app,
+        &admin,
+        &shop,
+        &json!({"agent_id": shop.c, "lines": [{"sku_id": shop.sku, "qty": 1}], "fulfilment": "cloud"}),
+    )
+    .await["order_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let role = app.role("order_reader", &["orders.read"], "all").await;
+    app.user("reader", "Reader-pass-2026", vec![role]).await;
+    let reader = app.login("reader", "Reader-pass-2026").await;
+    let agent = portal(&app, shop.c, "13800000003").await;
+    let address = "浙江省杭州市西湖区文三路 100 号";
+
+    // Act
+    let as_admin = text(&admin, app.url(&format!("/orders/{shipped}"))).await;
+    let as_reader = text(&reader, app.url(&format!("/orders/{shipped}"))).await;
+    let api_reader = body(
+        reader
+            .get(app.url(&format!("/api/v1/orders/{shipped}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let in_portal = text(&agent, app.url(&format!("/m/orders/{shipped}"))).await;
+    let packing = text(&admin, app.url(&format!("/shipping/packing?no={shipped}"))).await;
+    let cloud_staff = text(&admin, app.url(&format!("/orders/{cloud}"))).await;
+    let cloud_portal = text(&agent, app.url(&format!("/m/orders/{cloud}"))).await;
+
+    // Assert
+    assert!(
+        as_admin.contains("顾客甲")
+            && as_admin.contains("13912345678")
+            && as_admin.contains(address),
+        "{as_admin}"
+    );
+    assert!(
+        as_reader.contains("顾客甲")
+            && as_reader.contains("139****5678")
+            && !as_reader.contains("13912345678")
+            && as_reader.contains(address),
+        "{as_reader}"
+    );
+    assert_eq!(api_reader["delivery"]["receiver_phone"], "139****5678");
+    assert_eq!(api_reader["delivery"]["receiver_address"], address);
+    assert!(
+        in_portal.contains("data-testid=\"order-receiver\">顾客甲")
+            && in_portal.contains("13912345678")
+            && in_portal.contains(address),
+        "{in_portal}"
+    );
+    assert!(
+        packing.contains("packing-receiver")
+            && packing.contains("收货人")
+            && packing.contains("13912345678")
+            && packing.contains(address),
+        "{packing}"
+    );
+    assert!(
+        cloud_staff.contains("order-no-address") && cloud_staff.contains("存入云库存，不发货"),
+        "{cloud_staff}"
+    );
+    assert!(
+        cloud_portal.contains("order-no-address") && cloud_portal.contains("href=\"/m/cloud\""),
+        "{cloud_portal}"
+    );
+}
+
+#[tokio::test]
+async fn the_packing_list_masks_the_phone_for_a_keeper_without_pii() {
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let admin = app.login_admin().await;
+    let no = paid_order(&app, &admin, &shop, 1).await;
+    let role = app
+        .role("keeper", &["orders.read", "stock.*", "shipping.*"], "all")
+        .await;
+    app.user("keeper", "Keeper-pass-2026", vec![role]).await;
+    let keeper = app.login("keeper", "Keeper-pass-2026").await;
+
+    let packing = text(&keeper, app.url(&format!("/shipping/packing?no={no}"))).await;
+
+    assert!(
+        packing.contains("139****5678")
+            && !packing.contains("13912345678")
+            && packing.contains("浙江省杭州市西湖区文三路 100 号"),
+        "{packing}"
+    );
+}
+
+#[tokio::test]
+async fn the_payment_page_offers_what_can_succeed_first() {
+    // Arrange: an order of ¥210.00 and an empty balance.
+    let app = spawn_app().await;
+    let shop = shop(&app, 10).await;
+    let admin = app.login_admin().await;
+    let placed = body(
+        admin
+            .post(app.url("/api/v1/orders"))
+            .json(&order(&shop, 3))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let no = placed["order_no"].as_str().unwrap().to_string();
+    let agent = portal(&app, shop.c, "13800000003").await;
+
+    // Act
+    let short = text(&agent, app.url(&format!("/m/orders/{no}"))).await;
+
+    // Assert: the transfer comes first; the balance is offered disabled,
+    // with what is missing and where to top up.
+    let transfer = short
+        .find("data-testid=\"pay-transfer\"")
+        .expect("transfer");
+    let balance = short.find("data-testid=\"pay-balance\"").expect("balance");
+    assert!(transfer < balance, "{short}");
+    assert!(
+        short.contains("data-testid=\"pay-transfer\" open")
+            && short.contains("btn btn-primary btn-block\" data-testid=\"submit-transfer\"")
+            && short.contains(
+                "disabled aria-describedby=\"balance-short\" data-testid=\"pay-balance\""
+            ),
+        "{short}"
+    );
+    assert!(
+        short.contains("货款余额 ¥0.00，还差 ¥210.00") && short.contains("href=\"/m/topup\""),
+        "{short}"
+    );
+    assert!(
+        !short.contains(&format!("action=\"/m/orders/{no}/pay\"")),
+        "{short}"
+    );
+
+    // A confirmed top-up of ¥500.00: now the balance pays, first.
+    let id = weiops::finance::payments::submit(
+        &app.db,
+        &Actor::system("test"),
+        &weiops::finance::payments::NewPayment {
+            agent_id: shop.c,
+            order_no: None,
+            amount_fen: 50_000,
+            reference: "招行 8899".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
+        .await
+        .unwrap();
+    let covered = text(&agent, app.url(&format!("/m/orders/{no}"))).await;
+    let balance = covered
+        .find(&format!("action=\"/m/orders/{no}/pay\""))
+        .expect("balance form");
+    let transfer = covered
+        .find("data-testid=\"pay-transfer\"")
+        .expect("transfer");
+    assert!(balance < transfer, "{covered}");
+    assert!(
+        covered.contains(
+            "btn btn-primary btn-block\" data-testid=\"pay-balance\">用货款余额支付（¥500.00）"
+        ) && !covered.contains("balance-short")
+            && !covered.contains("pay-transfer\" open"),
+        "{covered}"
+    );
+    let res = agent
+        .post(app.url(&format!("/m/orders/{no}/pay")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}

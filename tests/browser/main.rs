@@ -1317,6 +1317,35 @@ async fn shop_phone_flow(client: Client, app: &TestApp, c_id: i64) {
         "order page fits the phone"
     );
     screenshot(&client, "portal-order-390").await;
+    // Nothing in the balance: the transfer comes first and is open; paying
+    // from the balance shows disabled, with what is missing. The order
+    // says where it goes.
+    assert_eq!(
+        text_of(&client, "[data-testid=order-receiver-address]").await,
+        "上海市浦东新区世纪大道 100 号"
+    );
+    assert!(displayed(&client, "[data-testid=submit-transfer]").await);
+    let balance = client
+        .find(Locator::Css("[data-testid=pay-balance]"))
+        .await
+        .unwrap();
+    assert!(!balance.is_enabled().await.unwrap(), "balance disabled");
+    assert!(
+        text_of(&client, "[data-testid=balance-short]")
+            .await
+            .contains("还差 ¥210.00")
+    );
+    let transfer_first = client
+        .execute(
+            "const top = s => document.querySelector(s).getBoundingClientRect().top; \
+             document.querySelector('[data-testid=pay-card]').scrollIntoView(); \
+             return top('[data-testid=submit-transfer]') < top('[data-testid=pay-balance]');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(transfer_first, json!(true));
+    screenshot(&client, "portal-order-pay-390").await;
     client.goto(&app.url("/m/orders")).await.unwrap();
     wait_for(&client, "[data-testid=my-orders]").await;
     screenshot(&client, "portal-orders-390").await;
@@ -1337,6 +1366,22 @@ async fn goods_desktop_flow(client: Client, app: &TestApp, no: String) {
     let text = text_of(&client, "[data-testid=orders]").await;
     assert!(text.contains("配货中"), "orders: {text}");
 
+    // The order page says where it goes.
+    client
+        .goto(&app.url(&format!("/orders/{no}")))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=order-receiver-address]").await;
+    assert_eq!(
+        text_of(&client, "[data-testid=order-receiver-address]").await,
+        "上海市浦东新区世纪大道 100 号"
+    );
+    assert_eq!(
+        text_of(&client, "[data-testid=order-receiver-phone]").await,
+        "13912345678"
+    );
+    screenshot(&client, "order-detail-1280").await;
+
     // 打单: the order waits on the shipping page; its waybill prints with
     // the Code 128 barcode and, with privacy on, a masked phone.
     client.goto(&app.url("/shipping")).await.unwrap();
@@ -1354,4 +1399,131 @@ async fn goods_desktop_flow(client: Client, app: &TestApp, no: String) {
     );
     assert!(html.contains(&no), "the order number under the barcode");
     screenshot(&client, "waybill-1280").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn the_template_warehouse_keeper_ships_a_paid_order_from_the_queue() {
+    // The 仓管 of weiops-core's template, and one paid order for agent C.
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let system = Actor::system("test");
+    weiops::org::templates::apply(
+        &app.db,
+        &system,
+        &weiops::org::templates::find(None, "weishang-core").unwrap(),
+        None,
+    )
+    .await
+    .expect("template");
+    let role = weiops::access::roles::find_by_code(&app.db, "warehouse_staff")
+        .await
+        .unwrap()
+        .expect("仓管");
+    app.user("keeper", "Keeper-pass-2026", vec![role.id]).await;
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(&app.db, &system, SETTLE_AGENTS.as_bytes(), &quiet)
+        .await
+        .expect("agents");
+    let sku = goods_fixture(&app, 20).await;
+    let c_id = weiops::agents::store::find_by_code(&app.db, "C")
+        .await
+        .unwrap()
+        .expect("agent C")
+        .id;
+    let desktop_app = app.clone();
+    Browser::start(DESKTOP)
+        .await
+        .run(
+            move |client| async move { keeper_desktop_flow(client, &desktop_app, c_id, sku).await },
+        )
+        .await;
+    Browser::start(PHONE)
+        .await
+        .run(move |client| async move {
+            client.goto(&app.url("/login")).await.unwrap();
+            wait_for(&client, "[data-testid=login-submit]").await;
+            sign_in(&client, "keeper", "Keeper-pass-2026").await;
+            wait_for(&client, ".sidebar").await;
+            client.goto(&app.url("/shipping")).await.unwrap();
+            wait_for(&client, "[data-testid=shipments]").await;
+            assert!(page_width(&client).await <= f64::from(PHONE.width));
+            screenshot(&client, "shipping-keeper-390").await;
+        })
+        .await;
+}
+
+async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64) {
+    client.goto(&app.url("/login")).await.unwrap();
+    wait_for(&client, "[data-testid=login-submit]").await;
+    sign_in(&client, "keeper", "Keeper-pass-2026").await;
+    wait_for(&client, ".sidebar").await;
+    client.goto(&app.url("/shipping")).await.unwrap();
+    wait_for(&client, "[data-testid=shipping-empty]").await;
+    assert!(
+        text_of(&client, "[data-testid=shipping-empty]")
+            .await
+            .contains("存入云库存的订单不发货")
+    );
+    screenshot(&client, "shipping-empty-1280").await;
+
+    // Paid (from a topped-up balance): in the queue at once, to pick.
+    let system = Actor::system("test");
+    let placed = weiops::orders::purchase::place(
+        &app.db,
+        &system,
+        None,
+        &weiops::orders::purchase::NewOrder {
+            agent_id: c_id,
+            lines: vec![weiops::orders::purchase::NewLine {
+                sku_id: sku,
+                qty: 2,
+            }],
+            fulfilment: weiops::orders::purchase::Fulfilment::ShipToCustomer,
+            receiver_name: "顾客丁".into(),
+            receiver_phone: "13712345678".into(),
+            receiver_address: "江苏省南京市玄武区中山路 1 号".into(),
+            note: String::new(),
+            warehouse_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let id = weiops::finance::payments::submit(
+        &app.db,
+        &system,
+        &weiops::finance::payments::NewPayment {
+            agent_id: c_id,
+            order_no: None,
+            amount_fen: placed.amount_fen,
+            reference: "top-up".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    weiops::finance::payments::confirm(&app.db, &system, id)
+        .await
+        .unwrap();
+    let no = placed.order_no;
+    weiops::orders::purchase::pay_from_balance(&app.db, &system, &no, None)
+        .await
+        .unwrap();
+    client.goto(&app.url("/shipping")).await.unwrap();
+    wait_for(&client, "[data-testid=parcels]").await;
+    assert_eq!(
+        text_of(&client, &format!("[data-testid=stage-{no}]")).await,
+        "待配货"
+    );
+    screenshot(&client, "shipping-keeper-1280").await;
+
+    // Type the tracking number on the row and ship.
+    fill(&client, &format!("input[name=tracking_{no}]"), "SF20261213").await;
+    click(&client, "[data-testid=mark-shipped]").await;
+    wait_for(&client, ".flash-success").await;
+    assert!(
+        text_of(&client, "[data-testid=shipments]")
+            .await
+            .contains("SF20261213")
+    );
+    screenshot(&client, "shipping-shipped-1280").await;
 }
