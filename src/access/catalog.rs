@@ -57,6 +57,7 @@ permissions! {
     StockRead = "stock.read" in "stock";
     StockWrite = "stock.write" in "stock";
     ServiceRead = "service.read" in "service";
+    SettingsWrite = "settings.write" in "settings";
 }
 
 /// Every business domain, in menu order: the first segment of a permission
@@ -81,6 +82,7 @@ pub const DOMAINS: &[&str] = &[
     "training",
     "sales",
     "reports",
+    "settings",
 ];
 
 /// Actions a `*.<action>` pattern may name.
