@@ -1527,3 +1527,220 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
     );
     screenshot(&client, "shipping-shipped-1280").await;
 }
+
+// ---------------------------------------------------------------- brand
+
+/// A brand with a logo and a bank account, set from the settings page as
+/// head office does; then the portal's top-up page, the certificate and
+/// /verify (genuine and forged) as agents and buyers see them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn brand_settings_shown_on_portal_certificate_and_verify() {
+    let data = tempfile::tempdir().expect("data dir");
+    let data_path = data.path().to_path_buf();
+    let app =
+        std::sync::Arc::new(common::spawn_app_with(move |s| s.data_dir = Some(data_path)).await);
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(
+        &app.db,
+        &Actor::system("test"),
+        AGENTS_EXAMPLE.as_bytes(),
+        &quiet,
+    )
+    .await
+    .expect("import the worked example");
+    let a = weiops::agents::store::find_by_code(&app.db, "A")
+        .await
+        .unwrap()
+        .expect("agent A");
+    let code = weiops::agents::recruit::invite_code(&app.db, Some(a.id), None)
+        .await
+        .unwrap();
+    weiops::agents::recruit::submit(
+        &app.db,
+        &code,
+        &weiops::agents::recruit::ApplicationInput {
+            name: "孙七".into(),
+            phone: "13911112222".into(),
+            wechat: "sunqi".into(),
+            province: "广东".into(),
+            city: "深圳".into(),
+            requested_level: 4,
+            consent: true,
+            ..Default::default()
+        },
+        "127.0.0.1",
+    )
+    .await
+    .expect("an application");
+    let cert = weiops::agents::certificates::latest(&app.db, a.id)
+        .await
+        .unwrap()
+        .expect("A's certificate");
+    let token = weiops::agents::certificates::token(&app.db, &cert)
+        .await
+        .unwrap();
+    let genuine = app.url(&format!("/verify/c/{}?t={token}", cert.cert_no));
+    let forged = app.url(&format!(
+        "/verify/c/{}?t=AAAAAAAAAAAAAAAAAAAAAA",
+        cert.cert_no
+    ));
+    let logo = data.path().join("logo.png");
+    std::fs::write(&logo, include_bytes!("brand-logo.png")).unwrap();
+
+    let desktop_app = app.clone();
+    let (g, f) = (genuine.clone(), forged.clone());
+    Browser::start(DESKTOP)
+        .await
+        .run(|client| async move {
+            brand_desktop_flow(client, &desktop_app, a.id, logo, &g, &f).await
+        })
+        .await;
+    let phone_app = app.clone();
+    Browser::start(PHONE)
+        .await
+        .run(|client| async move { brand_phone_flow(client, &phone_app, &genuine, &forged).await })
+        .await;
+    drop(data);
+}
+
+async fn brand_desktop_flow(
+    client: Client,
+    app: &TestApp,
+    a_id: i64,
+    logo: std::path::PathBuf,
+    genuine: &str,
+    forged: &str,
+) {
+    sign_in_admin(&client, app, DESKTOP).await;
+    // The dashboard counts the application waiting; so does the menu.
+    let stat = text_of(&client, "[data-testid=stat-applications]").await;
+    assert!(stat.contains('1'), "dashboard: {stat}");
+    screenshot(&client, "brand-dashboard-1280").await;
+
+    client.goto(&app.url("/settings/brand")).await.unwrap();
+    wait_for(&client, "[data-testid=brand-form]").await;
+    fill(&client, "input[name=name]", "杭州雅澜生物科技有限公司").await;
+    fill(&client, "input[name=short_name]", "雅澜生物").await;
+    fill(&client, "input[name=seal_text]", "杭州雅澜生物科技有限公司").await;
+    fill(&client, "input[name=service_phone]", "400-820-8820").await;
+    fill(
+        &client,
+        "input[name=account_name]",
+        "杭州雅澜生物科技有限公司",
+    )
+    .await;
+    fill(&client, "input[name=bank]", "招商银行杭州西湖支行").await;
+    fill(&client, "input[name=account_number]", "5719 0123 4567 890").await;
+    fill(&client, "input[name=note]", "对公账户，转账请备注订单号").await;
+    click(&client, "[data-testid=brand-save]").await;
+    wait_for(&client, ".flash-success").await;
+    client
+        .find(Locator::Css("input[name=logo]"))
+        .await
+        .unwrap()
+        .send_keys(&logo.display().to_string())
+        .await
+        .unwrap();
+    click(&client, "[data-testid=logo-upload]").await;
+    wait_for(&client, ".flash-success").await;
+    let src = client
+        .find(Locator::Css("[data-testid=brand-logo]"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(src.starts_with("/brand/logo?v=brand-logo-"), "logo: {src}");
+    assert_eq!(
+        client.title().await.unwrap(),
+        "品牌信息 · 杭州雅澜生物科技有限公司"
+    );
+    assert_eq!(text_of(&client, "[data-testid=brand]").await, "雅澜生物");
+    screenshot(&client, "brand-settings-1280").await;
+    scroll_to(&client, ".seal-preview").await;
+    screenshot(&client, "brand-settings-seal-1280").await;
+
+    client
+        .goto(&app.url(&format!("/agents/{a_id}/certificate")))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=certificate]").await;
+    screenshot(&client, "brand-certificate-1280").await;
+
+    client.goto(genuine).await.unwrap();
+    wait_for(&client, "[data-testid=qr-genuine]").await;
+    screenshot(&client, "brand-verify-genuine-1280").await;
+    client.goto(forged).await.unwrap();
+    wait_for(&client, "[data-testid=genuine-record]").await;
+    let body = text_of(&client, "body").await;
+    assert!(!body.contains("授权有效"), "forged: {body}");
+    screenshot(&client, "brand-verify-forged-1280").await;
+
+    // The agent's top-up page: where to transfer and what to write.
+    portal_sign_in(&client, app, "D", "13800000004").await;
+    client.goto(&app.url("/m/topup")).await.unwrap();
+    wait_for(&client, "[data-testid=bank-account]").await;
+    assert_eq!(
+        text_of(&client, "[data-testid=transfer-reference]").await,
+        "充值 D"
+    );
+    screenshot(&client, "brand-topup-1280").await;
+}
+
+async fn scroll_to(client: &Client, css: &str) {
+    client
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+}
+
+/// Signs agent `code` in to the portal through its pages, first password changed.
+async fn portal_sign_in(client: &Client, app: &TestApp, code: &str, phone: &str) {
+    let agent = weiops::agents::store::find_by_code(&app.db, code)
+        .await
+        .unwrap()
+        .expect("agent");
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent.id)
+        .await
+        .unwrap();
+    client.goto(&app.url("/m/login")).await.unwrap();
+    wait_for(client, "[data-testid=portal-login]").await;
+    fill(client, "input[name=phone]", phone).await;
+    fill(client, "input[name=password]", &first).await;
+    click(client, "[data-testid=portal-login]").await;
+    wait_for(client, "[data-testid=portal-password-submit]").await;
+    fill(client, "input[name=current]", &first).await;
+    fill(client, "input[name=new]", "Brand-2026-pw").await;
+    fill(client, "input[name=confirm]", "Brand-2026-pw").await;
+    click(client, "[data-testid=portal-password-submit]").await;
+    wait_for(client, "[data-testid=portal-level]").await;
+}
+
+async fn brand_phone_flow(client: Client, app: &TestApp, genuine: &str, forged: &str) {
+    sign_in_admin(&client, app, PHONE).await;
+    client.goto(&app.url("/settings/brand")).await.unwrap();
+    wait_for(&client, "[data-testid=brand-form]").await;
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "brand-settings-390").await;
+    scroll_to(&client, ".seal-preview").await;
+    screenshot(&client, "brand-settings-seal-390").await;
+
+    client.goto(genuine).await.unwrap();
+    wait_for(&client, "[data-testid=qr-genuine]").await;
+    screenshot(&client, "brand-verify-genuine-390").await;
+    client.goto(forged).await.unwrap();
+    wait_for(&client, "[data-testid=genuine-record]").await;
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "brand-verify-forged-390").await;
+
+    portal_sign_in(&client, app, "B", "13800000002").await;
+    client.goto(&app.url("/m/topup")).await.unwrap();
+    wait_for(&client, "[data-testid=bank-account]").await;
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "brand-topup-390").await;
+}
