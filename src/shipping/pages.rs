@@ -178,9 +178,20 @@ async fn packing(
 
 /// Ships every row with a tracking number typed (only the ticked rows when
 /// some are ticked). Stops at the first refusal and says which parcel.
+/// The flash of a refused parcel: which one, then why.
+fn refused(ctx: &PageCtx, no: &str, reason: &str) -> Response {
+    web::redirect_with_flash(
+        "/shipping",
+        "error",
+        "shipping.parcel_refused",
+        &format!("{no} {}", ctx.t(reason)),
+    )
+}
+
 async fn ship(
     State(s): State<AppState>,
     who: Need<OrdersWrite>,
+    ctx: PageCtx,
     form: FormPairs,
 ) -> Result<Response> {
     let ticked = form.all("no");
@@ -213,16 +224,9 @@ async fn ship(
         match store::ship(&s.db, &actor, no, carrier, tracking).await {
             Ok(_) => done += 1,
             Err(Error::Conflict(key) | Error::Refused(key) | Error::BadRequest(key)) => {
-                return Ok(web::redirect_with_flash("/shipping", "error", key, no));
+                return Ok(refused(&ctx, no, key));
             }
-            Err(Error::Validation(_)) => {
-                return Ok(web::redirect_with_flash(
-                    "/shipping",
-                    "error",
-                    "shipping.bad_tracking",
-                    no,
-                ));
-            }
+            Err(Error::Validation(_)) => return Ok(refused(&ctx, no, "shipping.bad_tracking")),
             Err(e) => return Err(e),
         }
     }
