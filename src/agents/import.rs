@@ -139,11 +139,15 @@ fn xlsx_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
+/// What [`parse_file`] read: the good rows, every problem of the others,
+/// and the columns (to name them as the file does in later problems).
+pub type Parsed = (Vec<AgentRow>, Vec<Problem>, Option<AgentColumns>);
+
 /// Parses every row: the good rows and every problem of the others.
-pub fn parse_file(bytes: &[u8], levels: &ImportLevels) -> Result<(Vec<AgentRow>, Vec<Problem>)> {
+pub fn parse_file(bytes: &[u8], levels: &ImportLevels) -> Result<Parsed> {
     let mut rows = Vec::new();
     let mut problems = Vec::new();
-    if bytes.starts_with(b"PK") {
+    let columns = if bytes.starts_with(b"PK") {
         let sheet = xlsx_sheet(bytes)?;
         let mut it = sheet.into_iter();
         let Some(header) = it.next() else {
@@ -152,7 +156,7 @@ pub fn parse_file(bytes: &[u8], levels: &ImportLevels) -> Result<(Vec<AgentRow>,
         let refs: Vec<&str> = header.iter().map(String::as_str).collect();
         let columns = match AgentColumns::from_header(&refs) {
             Ok(c) => c,
-            Err(p) => return Ok((Vec::new(), p)),
+            Err(p) => return Ok((Vec::new(), p, None)),
         };
         for (i, cells) in it.enumerate() {
             if cells.iter().all(|c| c.is_empty()) {
@@ -164,6 +168,7 @@ pub fn parse_file(bytes: &[u8], levels: &ImportLevels) -> Result<(Vec<AgentRow>,
                 Err(p) => problems.extend(p),
             }
         }
+        columns
     } else {
         let text = csv_text(bytes)?;
         let mut reader = csv::ReaderBuilder::new()
@@ -179,7 +184,7 @@ pub fn parse_file(bytes: &[u8], levels: &ImportLevels) -> Result<(Vec<AgentRow>,
         let refs: Vec<&str> = header.iter().collect();
         let columns = match AgentColumns::from_header(&refs) {
             Ok(c) => c,
-            Err(p) => return Ok((Vec::new(), p)),
+            Err(p) => return Ok((Vec::new(), p, None)),
         };
         for record in records {
             let record = record.map_err(|_| Error::BadRequest("import.bad_file"))?;
@@ -193,11 +198,12 @@ pub fn parse_file(bytes: &[u8], levels: &ImportLevels) -> Result<(Vec<AgentRow>,
                 Err(p) => problems.extend(p),
             }
         }
-    }
+        columns
+    };
     if rows.is_empty() && problems.is_empty() {
         return Err(Error::BadRequest("import.empty"));
     }
-    Ok((rows, problems))
+    Ok((rows, problems, Some(columns)))
 }
 
 /// The levels a file may name: by number up to the highest configured, or
@@ -241,7 +247,7 @@ pub async fn import(
 ) -> Result<ImportReport> {
     progress("agents.import.stage_reading", 0, 0);
     let levels = import_levels(db).await?;
-    let (rows, parse_problems) = parse_file(bytes, &levels)?;
+    let (rows, parse_problems, columns) = parse_file(bytes, &levels)?;
     progress("agents.import.stage_checking", 0, rows.len());
     let known = existing(db).await?;
     let next_id: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS m FROM agents")
@@ -268,6 +274,14 @@ pub async fn import(
                 .into_iter()
                 .filter(|p| {
                     !(p.kind == ProblemKind::UnknownSponsor && failed.contains(p.value.as_str()))
+                })
+                .map(|mut p| {
+                    // The forest names columns as the spec does; say them
+                    // as the file does (代理编号, 上级 …).
+                    if let Some(c) = &columns {
+                        p.column = c.header_of(&p.column).to_string();
+                    }
+                    p
                 })
                 .collect();
             problems.extend(parse_problems);

@@ -1377,6 +1377,12 @@ async fn every_export_imports_back_in_both_languages_and_both_formats() {
                 rows.iter()
                     .all(|r| r["key"] == "agents.import.already_exists")
             );
+            let id_header = if locale == "en" {
+                "Agent id"
+            } else {
+                "代理编号"
+            };
+            assert!(rows.iter().all(|r| r["column"] == id_header), "{again}");
             assert_eq!(network(&app).await, original);
 
             // Into a fresh database: the same network (the terminated agent frozen).

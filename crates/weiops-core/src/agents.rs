@@ -485,6 +485,15 @@ impl AgentColumns {
         Ok(AgentColumns { index, names })
     }
 
+    /// The header this file gives the column the spec calls `column`
+    /// (`id` → `代理编号` in a Chinese file); `column` itself when unknown.
+    pub fn header_of<'a>(&'a self, column: &'a str) -> &'a str {
+        AGENT_COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .map_or(column, |k| self.names[k].as_str())
+    }
+
     /// The cell index of the `joined_at` column (an .xlsx reader turns
     /// date cells there into text [`parse_joined_at_ms`] reads).
     pub fn joined_at_index(&self) -> usize {
@@ -1713,6 +1722,8 @@ mod tests {
         }
         // Problems name the column as the file does.
         let cols = header(&zh);
+        assert_eq!(cols.header_of("sponsor_id"), "上级");
+        assert_eq!(cols.header_of(""), "");
         let mut cells = ["B7", "李四", "1391111", "", "7", "", "", "休眠", "", "昨天"];
         let problems = cols.parse_with(3, &cells, &levels).unwrap_err();
         assert_eq!(
@@ -1831,6 +1842,36 @@ mod tests {
             "昨天",
         ] {
             assert_eq!(parse_joined_at_ms(typed), None, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn typed_times_agree_with_jiff_in_beijing() {
+        let mut rng = Rng(7);
+        for _ in 0..20_000 {
+            // Any second from 1900 to 2100, written as Beijing wall time.
+            let secs = -2_208_988_800 + (rng.next() % 6_311_433_600) as i64;
+            let zoned = jiff::Timestamp::from_second(secs)
+                .unwrap()
+                .to_zoned(crate::time::beijing().clone());
+            for (format, whole) in [("%Y-%m-%d %H:%M:%S", 1), ("%Y/%-m/%-d %H:%M", 60)] {
+                let typed = zoned.strftime(format).to_string();
+                // The wall time typed (to the minute in the second format),
+                // back to an instant through jiff; a wall time the summer
+                // times of 1986-1991 repeat is the earlier instant.
+                let civil = zoned.datetime();
+                let civil = if whole == 60 {
+                    civil.with().second(0).build().unwrap()
+                } else {
+                    civil
+                };
+                let want = civil
+                    .to_zoned(crate::time::beijing().clone())
+                    .unwrap()
+                    .timestamp()
+                    .as_second();
+                assert_eq!(parse_joined_at_ms(&typed), Some(want * 1000), "{typed}");
+            }
         }
     }
 
