@@ -999,6 +999,98 @@ async fn agents_phone_flow(client: Client, app: &TestApp, a_id: i64) {
     screenshot(&client, "agent-certificate-390").await;
 }
 
+/// A Chinese spreadsheet with three mistakes: a 7-digit phone, an unknown
+/// level and a date nobody can read.
+const AGENTS_CHINESE_BAD: &str = "代理编号,姓名,手机号,微信号,等级,上级,状态,加入时间\n\
+A,张三,138 0000 0001,zs,联合创始人,,正常,2026-11-06\n\
+B,李四,1391111,ls,总代理,A,正常,2026/11/6 10:00\n\
+C,王五,13800000003,ww,区域经理,B,冻结,昨天\n";
+
+/// Agent import as a Chinese spreadsheet: the page explains the columns
+/// and offers a template; a file with mistakes is refused with each named
+/// by row (no raw placeholder); the corrected file imports. At 1280 and
+/// 390 px, without sideways scrolling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn agents_import_of_a_chinese_spreadsheet_on_both_screens() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let bad = dir.path().join("代理.csv");
+    std::fs::write(&bad, AGENTS_CHINESE_BAD).unwrap();
+    let good = dir.path().join("代理-改好.csv");
+    std::fs::write(
+        &good,
+        AGENTS_CHINESE_BAD
+            .replace("1391111", "139-1234-5678")
+            .replace("区域经理", "市级代理")
+            .replace("昨天", "2026年11月7日"),
+    )
+    .unwrap();
+    for (screen, suffix) in [(DESKTOP, "1280"), (PHONE, "390")] {
+        let app = std::sync::Arc::new(common::spawn_app().await);
+        let (bad, good) = (bad.clone(), good.clone());
+        let keep = dir.clone();
+        Browser::start(screen)
+            .await
+            .run(move |client| async move {
+                let _keep = keep;
+                sign_in_admin(&client, &app, screen).await;
+                client.goto(&app.url("/agents/import")).await.unwrap();
+                let columns = wait_for(&client, "[data-testid=import-columns]").await;
+                let text = columns.text().await.unwrap();
+                assert!(
+                    text.contains("加入时间") && text.contains("北京时间"),
+                    "{text}"
+                );
+                assert!(displayed(&client, "[data-testid=agents-template-xlsx]").await);
+                assert!(page_width(&client).await <= f64::from(screen.width));
+                screenshot(&client, &format!("agents-import-help-{suffix}")).await;
+
+                let upload = |path: std::path::PathBuf| {
+                    let client = client.clone();
+                    let app = app.clone();
+                    async move {
+                        client.goto(&app.url("/agents/import")).await.unwrap();
+                        let input = wait_for(&client, "input[type=file]").await;
+                        input.send_keys(path.to_str().unwrap()).await.unwrap();
+                        click(&client, "[data-testid=agents-import-submit]").await;
+                    }
+                };
+                if suffix == "1280" {
+                    upload(bad.clone()).await;
+                    let table = wait_for(&client, "[data-testid=import-problems]").await;
+                    let problems = table.text().await.unwrap();
+                    let status = text_of(&client, "[data-testid=job-status]").await;
+                    assert!(status.contains("文件有 3 处问题"), "{status}");
+                    assert!(!status.contains("%{") && !problems.contains("%{"));
+                    for text in ["手机号", "等级", "加入时间", "11 位中国大陆手机号"]
+                    {
+                        assert!(problems.contains(text), "{text}: {problems}");
+                    }
+                    screenshot(&client, &format!("agents-import-errors-{suffix}")).await;
+                    upload(good.clone()).await;
+                } else {
+                    upload(bad.clone()).await;
+                    wait_for(&client, "[data-testid=import-problems]").await;
+                    assert!(page_width(&client).await <= f64::from(screen.width));
+                    screenshot(&client, &format!("agents-import-errors-{suffix}")).await;
+                    return;
+                }
+                let deadline = Instant::now() + WAIT;
+                loop {
+                    let status = text_of(&client, "[data-testid=job-status]").await;
+                    if status.contains("已完成") {
+                        assert!(status.contains("导入代理 3 人"), "{status}");
+                        break;
+                    }
+                    assert!(Instant::now() < deadline, "import did not finish: {status}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                screenshot(&client, &format!("agents-import-done-{suffix}")).await;
+            })
+            .await;
+    }
+}
+
 /// The settlement worked example (shared/spec/settlement.md), all active.
 const SETTLE_AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
 A,张三,13800000001,a_wx,1,,active,2026-01-05T10:00:00+08:00\n\
