@@ -126,8 +126,13 @@ async fn permissions_of(db: &Db, role_id: i64) -> Result<Vec<String>> {
         .collect::<Result<Vec<String>, _>>()?)
 }
 
+/// `user_count` counts each person holding the role once, whether it was
+/// given to them directly or comes with an active post they hold (the same
+/// sources as `principal::ROLES_JOIN`).
 const COLUMNS: &str = "SELECT r.id, r.code, r.name, r.description, r.data_scope, r.builtin, r.created_at, r.updated_at, \
-     (SELECT COUNT(*) FROM user_roles ur WHERE ur.role_id = r.id) AS user_count";
+     (SELECT COUNT(*) FROM users hu WHERE hu.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.role_id = r.id) \
+      OR hu.id IN (SELECT sp.user_id FROM staff_positions sp JOIN positions p ON p.id = sp.position_id \
+      WHERE p.role_id = r.id AND p.status = 'active')) AS user_count";
 const FROM: &str = "FROM roles r";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Role, sqlx::Error> {
