@@ -1355,3 +1355,183 @@ async fn goods_desktop_flow(client: Client, app: &TestApp, no: String) {
     assert!(html.contains(&no), "the order number under the barcode");
     screenshot(&client, "waybill-1280").await;
 }
+
+/// How a table's cells are laid out: cells whose text wraps to more lines
+/// than the row's words need (CJK broken one character a line), and how
+/// far the table's last header reaches past its scroll box's visible edge.
+const TABLE_LAYOUT: &str = r#"
+const table = document.querySelector(arguments[0]);
+const wrap = table.closest('.table-wrap') || table.parentElement;
+const broken = [];
+for (const cell of table.querySelectorAll('td, th')) {
+  const text = cell.innerText.trim();
+  if (!text || cell.offsetParent === null) continue;
+  // The lines the cell's text takes: its boxes' distinct tops.
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  const tops = [];
+  for (const r of range.getClientRects()) {
+    if (r.width > 0 && !tops.some(t => Math.abs(t - r.top) < 6)) tops.push(r.top);
+  }
+  // A short value without spaces on several lines is a word broken apart.
+  if (!/\s/.test(text) && text.length <= 16 && tops.length > 1) broken.push(text);
+}
+const last = table.querySelector('thead th:last-child') || table.querySelector('td:last-child');
+const clipped = last.getBoundingClientRect().right - wrap.getBoundingClientRect().right;
+return {broken, clipped, scrolls: wrap.scrollWidth > wrap.clientWidth,
+        page: document.documentElement.scrollWidth};
+"#;
+
+async fn table_layout(client: &Client, css: &str) -> serde_json::Value {
+    client
+        .execute(TABLE_LAYOUT, vec![json!(css)])
+        .await
+        .unwrap()
+}
+
+/// A product with three SKUs priced for five levels (one with its own
+/// price), the example agents with regions, and the audit entries they make.
+async fn tables_fixture(app: &TestApp) -> i64 {
+    use weiops::products::store as products;
+    let actor = Actor::system("test");
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(&app.db, &actor, AGENTS_EXAMPLE.as_bytes(), &quiet)
+        .await
+        .expect("agents");
+    for (code, province, city) in [
+        ("A", "浙江省", "杭州市"),
+        ("B", "内蒙古自治区", "呼和浩特市"),
+        ("C", "广东省", "深圳市"),
+        ("D", "新疆维吾尔自治区", "乌鲁木齐市"),
+    ] {
+        sqlx::query("UPDATE agents SET province = $1, city = $2 WHERE code = $3")
+            .bind(province)
+            .bind(city)
+            .bind(code)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+    // An entry by a person with a Chinese name and a long summary: the
+    // audit table's narrow columns must not break 财务专员 apart.
+    let clerk = Actor {
+        user_id: None,
+        name: "财务专员王小明".into(),
+        request_id: String::new(),
+        ip: "192.168.100.200".into(),
+    };
+    let mut tx = app.db.begin_write().await.unwrap();
+    weiops::audit::record(
+        &mut tx,
+        &clerk,
+        weiops::audit::Change::new("agent.update", "agent", 3).summary(
+            "王五的地区改为新疆维吾尔自治区乌鲁木齐市天山区人民路一段一百号，等级由市级代理调整为省级代理",
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let product = products::create(
+        &app.db,
+        &actor,
+        &products::ProductInput {
+            code: "P-MASK".into(),
+            name: "玻尿酸补水面膜".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("product");
+    for (i, spec) in ["10片/盒", "30片/礼盒装", "单片体验装"].iter().enumerate() {
+        let sku = products::create_sku(
+            &app.db,
+            &actor,
+            product,
+            &products::SkuInput {
+                code: format!("MASK-{}", i + 1),
+                spec: spec.to_string(),
+                barcode: format!("690123456789{i}"),
+                retail_fen: 12_800 + 100_000 * i as i64,
+                weight_g: 350,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("sku");
+        if i == 1 {
+            products::set_level_prices(
+                &app.db,
+                &actor,
+                sku,
+                &[products::LevelPriceInput {
+                    level: 2,
+                    price_fen: Some(59_900),
+                }],
+            )
+            .await
+            .expect("own price");
+        }
+    }
+    product
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn tables_keep_chinese_words_whole_and_every_column_in_reach() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let product = tables_fixture(&app).await;
+    let mut problems = Vec::new();
+    for screen in [DESKTOP, PHONE] {
+        let app = app.clone();
+        problems.extend(
+            Browser::start(screen)
+                .await
+                .run(move |client| async move {
+                    let mut problems = Vec::new();
+                    sign_in_admin(&client, &app, screen).await;
+                    for (path, table, name) in [
+                        (
+                            format!("/products/{product}"),
+                            "[data-testid=sku-table]",
+                            "tables-sku",
+                        ),
+                        (
+                            "/agents".to_string(),
+                            "[data-testid=agent-table]",
+                            "tables-agents",
+                        ),
+                        ("/audit".to_string(), ".table", "tables-audit"),
+                    ] {
+                        client.goto(&app.url(&path)).await.unwrap();
+                        wait_for(&client, table).await;
+                        let layout = table_layout(&client, table).await;
+                        if screen.phone {
+                            // The cards the rows become, not the filters above.
+                            client
+                                .execute(
+                                    "document.querySelector(arguments[0]).scrollIntoView()",
+                                    vec![json!(table)],
+                                )
+                                .await
+                                .unwrap();
+                        }
+                        screenshot(&client, &format!("{name}-{}", screen.width)).await;
+                        let at = format!("{path} at {} px", screen.width);
+                        if layout["broken"] != json!([]) {
+                            problems
+                                .push(format!("{at}: words broken apart: {}", layout["broken"]));
+                        }
+                        if layout["page"].as_f64().unwrap() > f64::from(screen.width) {
+                            problems.push(format!("{at}: the page scrolls sideways: {layout}"));
+                        }
+                        if !screen.phone && layout["clipped"].as_f64().unwrap() > 0.5 {
+                            problems.push(format!("{at}: the last column is cut off: {layout}"));
+                        }
+                    }
+                    problems
+                })
+                .await,
+        );
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
