@@ -1535,3 +1535,207 @@ async fn tables_keep_chinese_words_whole_and_every_column_in_reach() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// Signs agent `agent_id` into the portal with a fresh password and sets
+/// their own, ending on the portal's home page.
+async fn portal_sign_in(client: &Client, app: &TestApp, agent_id: i64, phone: &str) {
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
+        .await
+        .unwrap();
+    client.goto(&app.url("/m/login")).await.unwrap();
+    wait_for(client, "[data-testid=portal-login]").await;
+    fill(client, "input[name=phone]", phone).await;
+    fill(client, "input[name=password]", &first).await;
+    click(client, "[data-testid=portal-login]").await;
+    wait_for(client, "[data-testid=portal-password-submit]").await;
+    fill(client, "input[name=current]", &first).await;
+    fill(client, "input[name=new]", "Portal-2026-pw").await;
+    fill(client, "input[name=confirm]", "Portal-2026-pw").await;
+    click(client, "[data-testid=portal-password-submit]").await;
+    wait_for(client, "[data-testid=go-shop]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn the_portal_shop_shows_pictures_and_totals_as_quantities_change() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_path_buf();
+    let app = std::sync::Arc::new(common::spawn_app_with(move |s| s.data_dir = Some(dir)).await);
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(
+        &app.db,
+        &Actor::system("test"),
+        SETTLE_AGENTS.as_bytes(),
+        &quiet,
+    )
+    .await
+    .expect("agents");
+    goods_fixture(&app, 20).await;
+    // The mask has a picture (stored as an upload is); a second product has none.
+    std::fs::create_dir_all(data.path().join("uploads")).unwrap();
+    std::fs::write(
+        data.path().join("uploads/product-1-test.png"),
+        include_bytes!("product.png"),
+    )
+    .unwrap();
+    sqlx::query("UPDATE products SET image = 'product-1-test.png' WHERE code = 'P1'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let now = weiops::db::now_ms();
+    let other: i64 = sqlx::query_scalar(
+        "INSERT INTO products (code, name, created_at, updated_at) VALUES ('P2', '氨基酸洁面乳', $1, $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let sku: i64 = sqlx::query_scalar(
+        "INSERT INTO skus (product_id, code, spec, retail_fen, created_at, updated_at) VALUES ($1, 'SKU-2', '120ml', 5990, $2, $2) RETURNING id",
+    )
+    .bind(other)
+    .bind(now)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let warehouse: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE code = 'WH1'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let mut tx = app.db.pool.begin().await.unwrap();
+    weiops::stock::moves::adjust(
+        &mut tx,
+        &Actor::system("test"),
+        warehouse,
+        sku,
+        weiops::stock::moves::Kind::PurchaseIn,
+        10,
+        "opening stock",
+        weiops::stock::moves::Ref { kind: "", id: "" },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    let c_id = weiops::agents::store::find_by_code(&app.db, "C")
+        .await
+        .unwrap()
+        .expect("agent C")
+        .id;
+    for screen in [PHONE, DESKTOP] {
+        let app = app.clone();
+        Browser::start(screen)
+            .await
+            .run(move |client| async move {
+                portal_sign_in(&client, &app, c_id, "13800000003").await;
+                client.goto(&app.url("/m/shop")).await.unwrap();
+                wait_for(&client, "[data-testid=shop-form]").await;
+                let loaded = client
+                    .execute(
+                        "const i = document.querySelector('[data-testid=pic-SKU-1]'); \
+                         return i.complete && i.naturalWidth > 0",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(loaded, json!(true), "the product's picture shows");
+                assert_eq!(text_of(&client, "[data-testid=shop-total]").await, "¥0.00");
+                // Level 4 pays 70%: 3 × ¥70.00 + 2 × ¥41.93 (floor of 5990 × 70%).
+                fill(&client, "[data-testid=qty-SKU-1]", "3").await;
+                assert_eq!(
+                    text_of(&client, "[data-testid=shop-total]").await,
+                    "¥210.00"
+                );
+                fill(&client, "[data-testid=qty-SKU-2]", "2").await;
+                assert_eq!(
+                    text_of(&client, "[data-testid=shop-total]").await,
+                    "¥293.86"
+                );
+                assert!(
+                    text_of(&client, "[data-testid=shop-form]")
+                        .await
+                        .contains("共 5 件"),
+                    "units counted"
+                );
+                assert_eq!(
+                    text_of(&client, "[data-testid=shop-total-submit]").await,
+                    "¥293.86"
+                );
+                assert!(
+                    page_width(&client).await <= f64::from(screen.width),
+                    "the shop fits the screen"
+                );
+                screenshot(&client, &format!("portal-shop-total-{}", screen.width)).await;
+                // The server agrees: the placed order costs what the page said.
+                click(&client, "input[name=fulfilment][value=cloud]").await;
+                click(&client, "[data-testid=shop-submit]").await;
+                wait_for(&client, "[data-testid=order-amount]").await;
+                assert_eq!(
+                    text_of(&client, "[data-testid=order-amount]").await,
+                    "¥293.86"
+                );
+            })
+            .await;
+    }
+    drop(data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn template_preview_reads_as_names_and_applying_is_not_a_red_button() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    // The phone only looks (its confirmation is not sent), then the desktop applies.
+    for screen in [PHONE, DESKTOP] {
+        let app = app.clone();
+        Browser::start(screen)
+            .await
+            .run(move |client| async move {
+                let w = screen.width;
+                sign_in_admin(&client, &app, screen).await;
+                client
+                    .goto(&app.url("/org/templates/weishang-core"))
+                    .await
+                    .unwrap();
+                let roles = text_of(&client, "[data-testid=plan-roles]").await;
+                assert!(roles.contains("推广（全部权限）"), "{roles}");
+                assert!(!roles.contains("promotion.*"), "{roles}");
+                let posts = text_of(&client, "[data-testid=plan-positions]").await;
+                assert!(posts.contains("操盘管理"), "{posts}");
+                client
+                    .execute(
+                        "document.querySelector('[data-testid=plan-positions]').scrollIntoView()",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                screenshot(&client, &format!("org-template-positions-{w}")).await;
+                client
+                    .execute(
+                        "document.querySelector('[data-testid=plan-roles]').scrollIntoView()",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                screenshot(&client, &format!("org-template-roles-{w}")).await;
+                assert!(page_width(&client).await <= f64::from(w), "fits {w} px");
+                click(&client, "[data-testid=apply-template]").await;
+                let button = wait_for(&client, "[data-testid=confirm]").await;
+                let class = button.attr("class").await.unwrap().unwrap_or_default();
+                assert!(
+                    class.contains("btn-primary") && !class.contains("btn-danger"),
+                    "{class}"
+                );
+                screenshot(&client, &format!("org-template-confirm-{w}")).await;
+                if !screen.phone {
+                    button.click().await.unwrap();
+                    wait_for(&client, "[data-testid=org-chart]").await;
+                }
+                client.goto(&app.url("/roles")).await.unwrap();
+                wait_for(&client, "main").await;
+                let text = text_of(&client, "main").await;
+                assert!(!text.contains("1970-01-01"), "{text}");
+                screenshot(&client, &format!("roles-{w}")).await;
+            })
+            .await;
+    }
+}
