@@ -295,7 +295,8 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &RoleInput) -> Resul
     Ok(())
 }
 
-/// Deletes a role nobody holds. The built-in role and roles in use are kept.
+/// Deletes a role nobody holds. The built-in role, roles in use and roles
+/// a post grants are kept.
 #[tracing::instrument(skip(db, actor))]
 pub async fn delete(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     let before = get(db, id).await?;
@@ -310,6 +311,16 @@ pub async fn delete(db: &Db, actor: &Actor, id: i64) -> Result<()> {
         .try_get("n")?;
     if in_use > 0 {
         return Err(Error::Conflict("role.in_use"));
+    }
+    // A post that grants the role (archived ones too: they may be restored)
+    // would be left pointing at nothing.
+    let posts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM positions WHERE role_id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    if posts > 0 {
+        return Err(Error::Conflict("role.granted_by_post"));
     }
     sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
         .bind(id)

@@ -363,4 +363,20 @@ async fn a_roles_user_count_includes_holders_through_their_post() {
         .await
         .unwrap();
     assert!(list.contains("kefu1") && list.contains("kefu2"), "{list}");
+
+    // A role no one holds yet but a post grants cannot be deleted from
+    // under that post.
+    let finance_role = roles["finance_staff"]["id"].as_i64().unwrap();
+    let res = c
+        .delete(app.url(&format!("/api/v1/roles/{finance_role}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("岗位"),
+        "{body}"
+    );
+    assert!(roles_by_code(&app, &c).await["finance_staff"].is_object());
 }
