@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::access::Need;
@@ -13,7 +13,8 @@ use crate::access::catalog::SettingsWrite;
 use crate::error::FieldErrors;
 use crate::http::AppState;
 use crate::settings::brand::{self, BankAccount, Brand, MAX_ACCOUNTS, MAX_LOGO_BYTES};
-use crate::web::{self, FormPairs, PageCtx, image_kind};
+use crate::web::uploads::{self, Refused};
+use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
 
 const BACK: &str = "/settings/brand";
@@ -144,38 +145,17 @@ async fn save(
     }
 }
 
-fn content_type_of(file: &str) -> &'static str {
-    match file.rsplit('.').next() {
-        Some("png") => "image/png",
-        Some("jpg") => "image/jpeg",
-        Some("webp") => "image/webp",
-        _ => "application/octet-stream",
-    }
-}
-
 /// The uploaded logo; public, as the sign-in page, the portal and /verify
 /// show it. Its address names the file, so it may be cached for long.
 async fn logo(State(s): State<AppState>) -> Result<Response> {
     let b = brand::load(&s.db).await?;
-    let (Some(dir), Some(file)) = (s.settings.data_dir.as_ref(), b.logo) else {
-        return Err(Error::NotFound);
-    };
-    if !brand::safe_file_name(&file) {
-        return Err(Error::NotFound);
-    }
-    let bytes = match tokio::fs::read(dir.join("uploads").join(&file)).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotFound),
-        Err(e) => return Err(anyhow::Error::from(e).into()),
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type_of(&file)),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        bytes,
+    let file = b.logo.filter(|f| brand::safe_file_name(f));
+    uploads::serve(
+        s.settings.data_dir.as_deref(),
+        file.as_deref(),
+        "public, max-age=86400",
     )
-        .into_response())
+    .await
 }
 
 async fn logo_upload(
@@ -183,46 +163,31 @@ async fn logo_upload(
     who: Need<SettingsWrite>,
     multipart: Multipart,
 ) -> Result<Response> {
-    let refuse =
-        |key: &str| -> Result<Response> { Ok(web::redirect_with_flash(BACK, "error", key, "")) };
-    let Some(dir) = s.settings.data_dir.as_ref() else {
-        return refuse("brand.no_uploads");
-    };
-    let Some(bytes) = web::uploaded_file(multipart, "logo").await? else {
-        return refuse("brand.no_file");
-    };
-    if bytes.len() > MAX_LOGO_BYTES {
-        return refuse("brand.logo_too_large");
-    }
-    let Some((ext, _)) = image_kind(&bytes) else {
-        return refuse("brand.logo_kind");
-    };
-    let folder = dir.join("uploads");
-    tokio::fs::create_dir_all(&folder)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let file = format!("brand-logo-{}.{ext}", crate::auth::random_hex(8));
-    let path = folder.join(&file);
-    tokio::fs::write(&path, &bytes)
-        .await
-        .map_err(anyhow::Error::from)?;
-    match brand::set_logo(&s.db, &who.actor(), Some(&file)).await {
-        Ok(old) => {
-            if let Some(old) = old.filter(|o| brand::safe_file_name(o)) {
-                let _ = tokio::fs::remove_file(folder.join(old)).await;
-            }
-            Ok(web::redirect_with_flash(
-                BACK,
-                "success",
-                "brand.logo_saved",
-                "",
-            ))
+    let dir = s.settings.data_dir.as_deref();
+    let picture = match uploads::read_picture(dir, multipart, "logo", MAX_LOGO_BYTES).await? {
+        Ok(p) => p,
+        Err(why) => {
+            let key = match why {
+                Refused::NoUploads => "brand.no_uploads",
+                Refused::NoFile => "brand.no_file",
+                Refused::TooLarge => "brand.logo_too_large",
+                Refused::NotAnImage => "brand.logo_kind",
+            };
+            return Ok(web::redirect_with_flash(BACK, "error", key, ""));
         }
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Err(e)
-        }
-    }
+    };
+    let dir = dir.ok_or_else(|| anyhow::anyhow!("checked by read_picture"))?;
+    let actor = who.actor();
+    uploads::replace(dir, "brand-logo", picture, |file| async move {
+        brand::set_logo(&s.db, &actor, Some(&file)).await
+    })
+    .await?;
+    Ok(web::redirect_with_flash(
+        BACK,
+        "success",
+        "brand.logo_saved",
+        "",
+    ))
 }
 
 async fn logo_delete(
@@ -246,11 +211,7 @@ async fn logo_delete(
         ));
     }
     let old = brand::set_logo(&s.db, &who.actor(), None).await?;
-    if let (Some(dir), Some(old)) = (s.settings.data_dir.as_ref(), old)
-        && brand::safe_file_name(&old)
-    {
-        let _ = tokio::fs::remove_file(dir.join("uploads").join(old)).await;
-    }
+    uploads::remove(s.settings.data_dir.as_deref(), old.as_deref()).await;
     Ok(web::redirect_with_flash(
         BACK,
         "success",

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod chart;
 pub mod list;
 pub mod menu;
+pub mod uploads;
 
 use std::borrow::Borrow;
 

@@ -289,7 +289,7 @@ async fn the_admin_role_is_dated_from_the_install_not_1970() {
         weiops::db::Engine::Postgres => "postgres",
     };
     let sql = std::fs::read_to_string(format!(
-        "{}/migrations/{engine}/20261213000301_admin_role_time.sql",
+        "{}/migrations/{engine}/20261208000003_admin_role_time.sql",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();

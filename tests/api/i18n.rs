@@ -225,10 +225,16 @@ fn literal(arg: &str) -> Option<&str> {
 }
 
 /// Texts with placeholders that code fills itself, not through a helper.
-const FILLED_ELSEWHERE: &[(&str, &str)] = &[(
-    "org.folded",
-    "src/org/chart.rs replaces %{n} per folded department",
-)];
+const FILLED_ELSEWHERE: &[(&str, &str)] = &[
+    (
+        "org.folded",
+        "src/org/chart.rs replaces %{n} per folded department",
+    ),
+    (
+        "shop.n_items",
+        "the portal shop's data-template: assets/app.js fills %{n} as quantities change",
+    ),
+];
 
 /// Every `%{name}` of a text is given a value where the code shows it:
 /// `t("k")` gives none, `tn("k", n)` gives `n`, `t1("k", "name", v)` and

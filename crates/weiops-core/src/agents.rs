@@ -1883,7 +1883,7 @@ mod tests {
             Some("2026-11-06 00:00:00")
         );
         assert_eq!(
-            excel_serial_text(46332.416_666_666_7).as_deref(),
+            excel_serial_text(46_332.416_666_666_7).as_deref(),
             Some("2026-11-06 10:00:00")
         );
         assert_eq!(
