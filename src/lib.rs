@@ -10,6 +10,7 @@ pub mod access;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod brand;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

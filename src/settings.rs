@@ -7,6 +7,8 @@ use crate::Result;
 use crate::audit::{self, Actor, Change};
 use crate::db::Db;
 
+pub mod brand;
+
 /// The stored value of `name`, if it was ever set.
 pub async fn get(db: &Db, name: &str) -> Result<Option<String>> {
     Ok(
@@ -36,6 +38,38 @@ pub async fn set(db: &Db, actor: &Actor, name: &str, before: &str, value: &str) 
             .summary(format!("{before} -> {value}"))
             .before(serde_json::json!({ name: before }))
             .after(serde_json::json!({ name: value })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores a structured value (JSON) as `name`; the audit entry carries the
+/// whole `before` and `after` as JSON, and `summary` says what changed.
+pub async fn set_json(
+    db: &Db,
+    actor: &Actor,
+    name: &str,
+    summary: &str,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO app_settings (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = $2",
+    )
+    .bind(name)
+    .bind(after.to_string())
+    .execute(&mut **tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change::new("settings.update", "settings", name)
+            .summary(summary)
+            .before(before.clone())
+            .after(after.clone()),
     )
     .await?;
     tx.commit().await?;

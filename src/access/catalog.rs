@@ -58,6 +58,7 @@ permissions! {
     StockWrite = "stock.write" in "stock";
     ShippingWrite = "shipping.write" in "shipping";
     ServiceRead = "service.read" in "service";
+    SettingsWrite = "settings.write" in "settings";
 }
 
 /// Every business domain, in menu order: the first segment of a permission
@@ -82,6 +83,7 @@ pub const DOMAINS: &[&str] = &[
     "training",
     "sales",
     "reports",
+    "settings",
 ];
 
 /// Actions a `*.<action>` pattern may name.

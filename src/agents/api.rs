@@ -352,7 +352,9 @@ pub struct JobStarted {
 
 /// Starts importing an agents.csv or .xlsx sent as the body; follow the
 /// job at `/api/v1/jobs/{id}`. All or nothing: a refused file's problems
-/// are in the job's result, and nothing is stored.
+/// are in the job's result, and nothing is stored. Besides the spec's
+/// columns, the staff export's headers (zh-CN or en), level names,
+/// 正常/冻结 and dates as typed in Excel (Beijing time) are read.
 #[utoipa::path(post, path = "/api/v1/agents/import", tag = "agents",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 202, body = JobStarted)))]

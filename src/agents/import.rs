@@ -10,10 +10,12 @@
 
 use std::collections::HashMap;
 
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use serde::Serialize;
 use sqlx::Row;
 use weiops_core::agents::{
-    AgentColumns, AgentRow, ExistingAgent, Problem, ProblemKind, plan_forest,
+    AgentColumns, AgentRow, ExistingAgent, ImportLevels, Problem, ProblemKind, excel_serial_text,
+    plan_forest,
 };
 
 use super::certificates;
@@ -80,12 +82,73 @@ fn csv_text(bytes: &[u8]) -> Result<String> {
     }
 }
 
+/// The text of a `joined_at` cell of an .xlsx. Excel stores a date as a
+/// serial number (a date-formatted cell, or a float where the column is
+/// formatted as a number): both become `2026-11-06 10:00:00`, the wall
+/// clock the sheet shows, which the parser reads as Beijing time. Other
+/// cells read as every importer reads them.
+fn joined_cell_text(cell: &Data) -> String {
+    match cell {
+        Data::DateTime(dt) if dt.is_datetime() => {
+            let (y, m, d, h, mi, s, _) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+        }
+        Data::Float(f) => excel_serial_text(*f).unwrap_or_else(|| f.to_string()),
+        Data::Int(i) => excel_serial_text(*i as f64).unwrap_or_else(|| i.to_string()),
+        // An ISO cell (`t="d"`) without an offset is a wall-clock time too.
+        Data::DateTimeIso(s) if !s.contains(['Z', 'z', '+']) && s.len() >= 19 => {
+            s[..19].replacen('T', " ", 1)
+        }
+        other => crate::org::transfer::cell_text(other),
+    }
+}
+
+/// The first sheet of an agents .xlsx as rows of text, the `joined_at`
+/// column (found from the header) read as dates.
+fn xlsx_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|_| Error::BadRequest("import.bad_file"))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or(Error::BadRequest("import.bad_file"))?
+        .map_err(|_| Error::BadRequest("import.bad_file"))?;
+    let mut rows = range.rows();
+    let Some(header) = rows.next() else {
+        return Ok(Vec::new());
+    };
+    let header: Vec<String> = header.iter().map(crate::org::transfer::cell_text).collect();
+    let refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let joined = AgentColumns::from_header(&refs)
+        .ok()
+        .map(|c| c.joined_at_index());
+    let mut out = vec![header];
+    for r in rows {
+        out.push(
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if Some(i) == joined {
+                        joined_cell_text(c)
+                    } else {
+                        crate::org::transfer::cell_text(c)
+                    }
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// What [`parse_file`] read: the good rows, every problem of the others,
+/// and the columns (to name them as the file does in later problems).
+pub type Parsed = (Vec<AgentRow>, Vec<Problem>, Option<AgentColumns>);
+
 /// Parses every row: the good rows and every problem of the others.
-pub fn parse_file(bytes: &[u8], max_level: u8) -> Result<(Vec<AgentRow>, Vec<Problem>)> {
+pub fn parse_file(bytes: &[u8], levels: &ImportLevels) -> Result<Parsed> {
     let mut rows = Vec::new();
     let mut problems = Vec::new();
-    if bytes.starts_with(b"PK") {
-        let sheet = crate::org::transfer::xlsx_rows(bytes)?;
+    let columns = if bytes.starts_with(b"PK") {
+        let sheet = xlsx_sheet(bytes)?;
         let mut it = sheet.into_iter();
         let Some(header) = it.next() else {
             return Err(Error::BadRequest("import.empty"));
@@ -93,18 +156,19 @@ pub fn parse_file(bytes: &[u8], max_level: u8) -> Result<(Vec<AgentRow>, Vec<Pro
         let refs: Vec<&str> = header.iter().map(String::as_str).collect();
         let columns = match AgentColumns::from_header(&refs) {
             Ok(c) => c,
-            Err(p) => return Ok((Vec::new(), p)),
+            Err(p) => return Ok((Vec::new(), p, None)),
         };
         for (i, cells) in it.enumerate() {
             if cells.iter().all(|c| c.is_empty()) {
                 continue;
             }
             let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-            match columns.parse(i + 2, &refs, max_level) {
+            match columns.parse_with(i + 2, &refs, levels) {
                 Ok(row) => rows.push(row),
                 Err(p) => problems.extend(p),
             }
         }
+        columns
     } else {
         let text = csv_text(bytes)?;
         let mut reader = csv::ReaderBuilder::new()
@@ -120,7 +184,7 @@ pub fn parse_file(bytes: &[u8], max_level: u8) -> Result<(Vec<AgentRow>, Vec<Pro
         let refs: Vec<&str> = header.iter().collect();
         let columns = match AgentColumns::from_header(&refs) {
             Ok(c) => c,
-            Err(p) => return Ok((Vec::new(), p)),
+            Err(p) => return Ok((Vec::new(), p, None)),
         };
         for record in records {
             let record = record.map_err(|_| Error::BadRequest("import.bad_file"))?;
@@ -129,16 +193,29 @@ pub fn parse_file(bytes: &[u8], max_level: u8) -> Result<(Vec<AgentRow>, Vec<Pro
                 continue;
             }
             let cells: Vec<&str> = record.iter().collect();
-            match columns.parse(line, &cells, max_level) {
+            match columns.parse_with(line, &cells, levels) {
                 Ok(row) => rows.push(row),
                 Err(p) => problems.extend(p),
             }
         }
-    }
+        columns
+    };
     if rows.is_empty() && problems.is_empty() {
         return Err(Error::BadRequest("import.empty"));
     }
-    Ok((rows, problems))
+    Ok((rows, problems, Some(columns)))
+}
+
+/// The levels a file may name: by number up to the highest configured, or
+/// by name (the staff export writes names).
+pub async fn import_levels(db: &Db) -> Result<ImportLevels> {
+    let max = super::levels::max_level(db).await?;
+    let names = super::levels::all(db)
+        .await?
+        .into_iter()
+        .filter_map(|l| Some((l.name, u8::try_from(l.level).ok()?)))
+        .collect();
+    Ok(ImportLevels { max, names })
 }
 
 /// Every agent already stored, by external code.
@@ -169,8 +246,8 @@ pub async fn import(
     progress: Progress<'_>,
 ) -> Result<ImportReport> {
     progress("agents.import.stage_reading", 0, 0);
-    let max_level = super::levels::max_level(db).await?;
-    let (rows, parse_problems) = parse_file(bytes, max_level)?;
+    let levels = import_levels(db).await?;
+    let (rows, parse_problems, columns) = parse_file(bytes, &levels)?;
     progress("agents.import.stage_checking", 0, rows.len());
     let known = existing(db).await?;
     let next_id: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS m FROM agents")
@@ -197,6 +274,14 @@ pub async fn import(
                 .into_iter()
                 .filter(|p| {
                     !(p.kind == ProblemKind::UnknownSponsor && failed.contains(p.value.as_str()))
+                })
+                .map(|mut p| {
+                    // The forest names columns as the spec does; say them
+                    // as the file does (代理编号, 上级 …).
+                    if let Some(c) = &columns {
+                        p.column = c.header_of(&p.column).to_string();
+                    }
+                    p
                 })
                 .collect();
             problems.extend(parse_problems);

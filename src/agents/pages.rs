@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/agents", get(list).post(create))
         .route("/agents/new", get(new_form))
         .route("/agents/export", get(export_list))
+        .route("/agents/import/template", get(import_template))
         .route("/agents/levels", get(levels_page).post(levels_save))
         .route(
             "/agents/import",
@@ -91,6 +92,36 @@ async fn list(
     }))
 }
 
+/// The headers of the staff export, in its column order. The import reads
+/// them back in both languages (weiops_core::agents::AGENT_HEADERS holds
+/// the same words; tests/api/agents.rs round-trips both); region and team
+/// size are extra columns the import ignores.
+const EXPORT_HEADERS: [&str; 10] = [
+    "agents.code",
+    "agents.name",
+    "agents.phone",
+    "agents.wechat",
+    "agents.level",
+    "agents.sponsor",
+    "agents.region",
+    "common.status",
+    "agents.team_size",
+    "agents.joined_at",
+];
+
+/// The export's headers that the import needs, with each one's column in
+/// weiops_core::agents::AGENT_COLUMNS order.
+const IMPORT_HEADERS: [&str; 8] = [
+    "agents.code",
+    "agents.name",
+    "agents.phone",
+    "agents.wechat",
+    "agents.level",
+    "agents.sponsor",
+    "common.status",
+    "agents.joined_at",
+];
+
 async fn export_list(
     State(s): State<AppState>,
     who: Need<AgentsRead>,
@@ -102,18 +133,7 @@ async fn export_list(
     let t = |k: &str| ctx.t(k);
     let table = Table {
         sheet: t("menu.agent_list"),
-        headers: vec![
-            t("agents.code"),
-            t("agents.name"),
-            t("agents.phone"),
-            t("agents.wechat"),
-            t("agents.level"),
-            t("agents.sponsor"),
-            t("agents.region"),
-            t("common.status"),
-            t("agents.team_size"),
-            t("agents.joined_at"),
-        ],
+        headers: EXPORT_HEADERS.iter().map(|k| t(k)).collect(),
         rows: list
             .into_iter()
             .map(|a| shown(&who, a))
@@ -676,11 +696,116 @@ async fn levels_save(
 struct ImportPage {
     ctx: PageCtx,
     message: Option<String>,
+    columns: Vec<ImportColumn>,
+    example: String,
 }
 
-async fn import_page(_who: Need<AgentsImport>, ctx: PageCtx) -> Response {
+/// One column as the import page explains it.
+struct ImportColumn {
+    /// The header in the reader's language (as the template writes it).
+    header: String,
+    /// The other names the import accepts for it.
+    also: String,
+    required: bool,
+    rule: String,
+}
+
+/// The template's one example row, in the reader's language.
+fn template_table(ctx: &PageCtx, levels: &[Level]) -> Table {
+    let level = levels
+        .first()
+        .map(|l| l.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "1".into());
+    Table {
+        sheet: ctx.t("menu.agent_list"),
+        headers: IMPORT_HEADERS.iter().map(|k| ctx.t(k)).collect(),
+        rows: vec![vec![
+            "A001".into(),
+            "张三".into(),
+            "13800000001".into(),
+            "zhangsan_wx".into(),
+            level,
+            String::new(),
+            ctx.t("agents.status_active"),
+            "2026-11-06".into(),
+        ]],
+    }
+}
+
+/// The page's explanation of each column and the example file.
+async fn import_form(s: &AppState, ctx: PageCtx, message: Option<String>) -> Result<ImportPage> {
+    use weiops_core::agents::AGENT_HEADERS;
+    let levels = levels::all(&s.db).await?;
+    let level_list = levels
+        .iter()
+        .map(|l| format!("{} {}", l.level, l.name))
+        .collect::<Vec<_>>()
+        .join(ctx.t("agents.import_page.separator").as_str());
+    let rules = [
+        ("agents.import_page.id_rule", true),
+        ("agents.import_page.name_rule", true),
+        ("agents.import_page.phone_rule", false),
+        ("agents.import_page.wechat_rule", false),
+        ("agents.import_page.level_rule", true),
+        ("agents.import_page.sponsor_rule", false),
+        ("agents.import_page.status_rule", true),
+        ("agents.import_page.joined_rule", true),
+    ];
+    let columns = IMPORT_HEADERS
+        .iter()
+        .zip(AGENT_HEADERS)
+        .zip(rules)
+        .map(|((label, names), (rule, required))| {
+            let header = ctx.t(label);
+            let also = names
+                .iter()
+                .filter(|n| **n != header)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" / ");
+            ImportColumn {
+                header,
+                also,
+                required,
+                rule: ctx.tf(rule, &[("levels", &level_list)]),
+            }
+        })
+        .collect();
+    let example = String::from_utf8_lossy(
+        export::to_csv(&template_table(&ctx, &levels))?
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or_default(),
+    )
+    .into_owned();
     let ctx = ctx.titled("agents.import_agents", &[AGENTS]);
-    web::page(ImportPage { ctx, message: None })
+    Ok(ImportPage {
+        ctx,
+        message,
+        columns,
+        example,
+    })
+}
+
+async fn import_page(
+    State(s): State<AppState>,
+    _who: Need<AgentsImport>,
+    ctx: PageCtx,
+) -> Result<Response> {
+    Ok(web::page(import_form(&s, ctx, None).await?))
+}
+
+/// `/agents/import/template?format=csv|xlsx`: the export's headers (the
+/// columns the import needs) in the reader's language and one example row.
+async fn import_template(
+    State(s): State<AppState>,
+    _who: Need<AgentsImport>,
+    ctx: PageCtx,
+    params: ListParams,
+) -> Result<Response> {
+    let format = ExportFormat::parse(params.get("format"))?;
+    let table = template_table(&ctx, &levels::all(&s.db).await?);
+    export::respond(&table, format, "agents-template")
 }
 
 /// Starts an import on a background task; returns the job id.
@@ -706,11 +831,10 @@ async fn import_upload(
     multipart: Multipart,
 ) -> Result<Response> {
     let Some(bytes) = web::uploaded_file(multipart, "file").await? else {
-        let ctx = ctx.titled("agents.import_agents", &[AGENTS]);
         let message = Some(ctx.t("import.no_file"));
         return Ok(web::page_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            ImportPage { ctx, message },
+            import_form(&s, ctx, message).await?,
         ));
     };
     let id = start_import(&s, &who, bytes.to_vec()).await?;
@@ -727,6 +851,13 @@ struct JobPage {
 }
 
 impl JobPage {
+    /// A row problem in words; a row's value fills the message's
+    /// placeholder where it has one (`import.more_problems`: "…另有 %{n}
+    /// 个问题未列出").
+    fn problem(&self, p: &RowProblem) -> String {
+        self.ctx.tf(&p.key, &[("n", &p.value)])
+    }
+
     fn count(&self, key: &str) -> i64 {
         self.job
             .result
@@ -762,11 +893,29 @@ async fn job_page(
             value: r["value"].as_str().unwrap_or("").into(),
         })
         .collect();
+    // A refused import's message counts its problems ("文件有 %{n} 处问题"):
+    // every listed row, plus those a "more problems" row stands for.
+    let problems: i64 = job
+        .result
+        .as_ref()
+        .and_then(|r| r["rows"].as_array())
+        .map(|rows| {
+            rows.iter()
+                .map(|r| match r["key"].as_str() {
+                    Some("import.more_problems") => r["value"]
+                        .as_str()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                    _ => 1,
+                })
+                .sum()
+        })
+        .unwrap_or(0);
     let error = job
         .result
         .as_ref()
         .and_then(|r| r["error"].as_str())
-        .map(|k| ctx.t(k));
+        .map(|k| ctx.tn(k, problems));
     let ctx = if job.kind == "settlement.compute" {
         ctx.titled(
             "settlement.compute_progress",

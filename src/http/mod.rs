@@ -155,6 +155,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::stock::router())
         .merge(crate::shipping::router())
         .merge(crate::service::router())
+        .merge(crate::brand::router())
         .merge(api_router)
         .fallback(|| async { crate::Error::NotFound })
         // Innermost first: everything below sees the request after the

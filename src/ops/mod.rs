@@ -41,6 +41,7 @@ use crate::web::PageCtx;
         (name = "products", description = "Products, SKUs, prices per agent level"),
         (name = "stock", description = "Warehouses, stock, movements, counts"),
         (name = "shipping", description = "Shipments, carriers, tracking numbers"),
+        (name = "settings", description = "System settings: the brand, its logo and bank accounts"),
     )
 )]
 struct ApiDoc;
@@ -73,6 +74,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::stock::api::router())
         .merge(crate::shipping::api::router())
         .merge(crate::service::api_router())
+        .merge(crate::brand::api::router())
 }
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {

@@ -537,6 +537,8 @@ async fn pay_transfer(
 #[template(path = "orders/portal_topup.html")]
 struct TopupPage {
     ctx: PublicCtx,
+    /// What the agent writes as the transfer's note.
+    agent_code: String,
     balance: i64,
     payments: Vec<Payment>,
     message: Option<String>,
@@ -582,6 +584,7 @@ async fn render_topup(
                 .0,
             payments,
             message,
+            agent_code: me.agent.code.clone(),
             ctx,
         },
     ))

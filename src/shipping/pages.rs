@@ -222,11 +222,22 @@ async fn packing(
     }))
 }
 
+/// The flash of a refused parcel: which one, then why.
+fn refused(ctx: &PageCtx, no: &str, reason: &str) -> Response {
+    web::redirect_with_flash(
+        "/shipping",
+        "error",
+        "shipping.parcel_refused",
+        &format!("{no} {}", ctx.t(reason)),
+    )
+}
+
 /// Ships every row with a tracking number typed (only the ticked rows when
 /// some are ticked). Stops at the first refusal and says which parcel.
 async fn ship(
     State(s): State<AppState>,
     who: Need<ShippingWrite>,
+    ctx: PageCtx,
     form: FormPairs,
 ) -> Result<Response> {
     let ticked = form.all("no");
@@ -259,16 +270,9 @@ async fn ship(
         match store::ship(&s.db, &actor, no, carrier, tracking).await {
             Ok(_) => done += 1,
             Err(Error::Conflict(key) | Error::Refused(key) | Error::BadRequest(key)) => {
-                return Ok(web::redirect_with_flash("/shipping", "error", key, no));
+                return Ok(refused(&ctx, no, key));
             }
-            Err(Error::Validation(_)) => {
-                return Ok(web::redirect_with_flash(
-                    "/shipping",
-                    "error",
-                    "shipping.bad_tracking",
-                    no,
-                ));
-            }
+            Err(Error::Validation(_)) => return Ok(refused(&ctx, no, "shipping.bad_tracking")),
             Err(e) => return Err(e),
         }
     }
@@ -285,6 +289,7 @@ async fn ship(
 async fn allocate(
     State(s): State<AppState>,
     who: Need<ShippingWrite>,
+    ctx: PageCtx,
     form: FormPairs,
 ) -> Result<Response> {
     let nos = form.all("no");
@@ -302,7 +307,7 @@ async fn allocate(
         match store::allocate(&s.db, &actor, no).await {
             Ok(moved) => done += usize::from(moved),
             Err(Error::Conflict(key) | Error::Refused(key)) => {
-                return Ok(web::redirect_with_flash("/shipping", "error", key, no));
+                return Ok(refused(&ctx, no, key));
             }
             Err(e) => return Err(e),
         }

@@ -3,6 +3,7 @@
 //! their group here.
 
 use crate::access::Principal;
+use crate::db::Db;
 use crate::i18n::Locale;
 
 pub struct MenuItem {
@@ -46,6 +47,16 @@ pub const MENU: &[MenuGroup] = &[
                 key: "menu.agent_import",
                 href: "/agents/import",
                 permission: Some("agents.import"),
+            },
+            MenuItem {
+                key: "menu.applications",
+                href: "/agents/applications",
+                permission: Some("agents.read"),
+            },
+            MenuItem {
+                key: "menu.invite",
+                href: "/agents/invite",
+                permission: None,
             },
             MenuItem {
                 key: "menu.verify",
@@ -221,6 +232,11 @@ pub const MENU: &[MenuGroup] = &[
                 href: "/audit",
                 permission: Some("audit.read"),
             },
+            MenuItem {
+                key: "menu.brand",
+                href: "/settings/brand",
+                permission: Some("settings.write"),
+            },
         ],
     },
     MenuGroup {
@@ -251,11 +267,28 @@ pub const MENU: &[MenuGroup] = &[
     },
 ];
 
+/// A count shown beside a menu item (work waiting), to users holding
+/// `permission`: one indexed `COUNT` per page view for those users only.
+pub struct Badge {
+    pub href: &'static str,
+    pub permission: &'static str,
+    pub count_sql: &'static str,
+}
+
+pub const BADGES: &[Badge] = &[Badge {
+    // Counted through the index agent_applications_status (status, created_at).
+    href: "/agents/applications",
+    permission: "agents.approve",
+    count_sql: "SELECT COUNT(*) FROM agent_applications WHERE status = 'pending'",
+}];
+
 #[derive(Debug, Clone)]
 pub struct ItemView {
     pub label: String,
     pub href: &'static str,
     pub active: bool,
+    /// Work waiting behind the item; `None` when the user may not act on it.
+    pub badge: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -285,6 +318,7 @@ pub fn visible(principal: &Principal, locale: Locale, path: &str) -> Vec<GroupVi
                     label: locale.t(i.key),
                     href: i.href,
                     active: Some(i.href) == active_href,
+                    badge: None,
                 })
                 .collect();
             if items.is_empty() {
@@ -299,4 +333,26 @@ pub fn visible(principal: &Principal, locale: Locale, path: &str) -> Vec<GroupVi
             })
         })
         .collect()
+}
+
+/// Fills in the badges of the visible items `principal` may act on.
+pub async fn count_badges(
+    db: &Db,
+    principal: &Principal,
+    menu: &mut [GroupView],
+) -> crate::Result<()> {
+    for badge in BADGES.iter().filter(|b| principal.can(b.permission)) {
+        let Some(item) = menu
+            .iter_mut()
+            .flat_map(|g| g.items.iter_mut())
+            .find(|i| i.href == badge.href)
+        else {
+            continue;
+        };
+        let n: i64 = sqlx::query_scalar(badge.count_sql)
+            .fetch_one(&db.pool)
+            .await?;
+        item.badge = Some(n);
+    }
+    Ok(())
 }

@@ -19,6 +19,7 @@ use weiops_core::money::Fen;
 use crate::access::Principal;
 use crate::http::AppState;
 use crate::i18n::Locale;
+use crate::settings::brand::Brand;
 
 pub const FLASH_COOKIE: &str = "weiops_flash";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -48,6 +49,8 @@ pub struct PageCtx {
     pub flash: Option<Flash>,
     pub path: String,
     pub version: &'static str,
+    /// The brand the installation runs for (系统设置 → 品牌信息).
+    pub brand: Brand,
     principal: Option<Principal>,
 }
 
@@ -109,6 +112,38 @@ impl PageCtx {
 
     pub fn can(&self, permission: &str) -> bool {
         self.principal.as_ref().is_some_and(|p| p.can(permission))
+    }
+
+    /// The brand's name (微运营 until one is set).
+    pub fn brand_name(&self) -> String {
+        self.brand.name(self.locale)
+    }
+
+    pub fn brand_short(&self) -> String {
+        self.brand.short_name(self.locale)
+    }
+
+    pub fn seal_text(&self) -> String {
+        self.brand.seal_text(self.locale)
+    }
+
+    pub fn logo_url(&self) -> String {
+        self.brand.logo_url(self.version)
+    }
+
+    /// The seal text's font size and length along the seal's arc.
+    pub fn seal_layout(&self) -> (u32, u32) {
+        self.brand.seal_layout(self.locale)
+    }
+
+    /// The count shown on the menu item `href` (pending applications …),
+    /// when the user may act on it.
+    pub fn badge(&self, href: &str) -> Option<i64> {
+        self.menu
+            .iter()
+            .flat_map(|g| g.items.iter())
+            .find(|i| i.href == href)
+            .and_then(|i| i.badge)
     }
 
     pub fn other_locale(&self) -> Locale {
@@ -175,16 +210,19 @@ impl FromRequestParts<AppState> for PageCtx {
             .copied()
             .unwrap_or_default();
         let path = parts.uri.path().to_string();
+        let mut menu = menu::visible(&principal, locale, &path);
+        menu::count_badges(&state.db, &principal, &mut menu).await?;
         Ok(PageCtx {
             locale,
             user_name: principal.display_name.clone(),
             username: principal.username.clone(),
-            menu: menu::visible(&principal, locale, &path),
+            menu,
             crumbs: Vec::new(),
             title: String::new(),
             flash: read_flash(&parts.headers, locale),
             path,
             version: VERSION,
+            brand: crate::settings::brand::load(&state.db).await?,
             principal: Some(principal),
         })
     }
@@ -197,11 +235,35 @@ pub struct PublicCtx {
     pub flash: Option<Flash>,
     pub version: &'static str,
     pub path: String,
+    /// The brand the installation runs for (系统设置 → 品牌信息).
+    pub brand: Brand,
 }
 
 impl PublicCtx {
     pub fn t(&self, key: &str) -> String {
         self.locale.t(key)
+    }
+
+    /// The text for a key with `%{name}` placeholders filled.
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.locale.tf(key, args)
+    }
+
+    /// The brand's name (微运营 until one is set).
+    pub fn brand_name(&self) -> String {
+        self.brand.name(self.locale)
+    }
+
+    pub fn brand_short(&self) -> String {
+        self.brand.short_name(self.locale)
+    }
+
+    pub fn seal_text(&self) -> String {
+        self.brand.seal_text(self.locale)
+    }
+
+    pub fn logo_url(&self) -> String {
+        self.brand.logo_url(self.version)
     }
 
     pub fn tn(&self, key: &str, n: impl Borrow<i64>) -> String {
@@ -221,10 +283,10 @@ impl PublicCtx {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PublicCtx {
-    type Rejection = std::convert::Infallible;
+impl FromRequestParts<AppState> for PublicCtx {
+    type Rejection = crate::Error;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> crate::Result<Self> {
         let locale = parts
             .extensions
             .get::<Locale>()
@@ -235,6 +297,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PublicCtx {
             flash: read_flash(&parts.headers, locale),
             version: VERSION,
             path: parts.uri.path().to_string(),
+            brand: crate::settings::brand::load(&state.db).await?,
         })
     }
 }

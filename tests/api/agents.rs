@@ -12,9 +12,14 @@ D,赵六,13800000004,zhaoliu_wx,5,C,active,2026-03-02T09:30:00.5+08:00\n";
 
 /// Starts an import through the API and waits for the job (bounded).
 async fn import(app: &TestApp, c: &reqwest::Client, body: &str) -> serde_json::Value {
+    import_bytes(app, c, body.as_bytes().to_vec()).await
+}
+
+/// [`import`] of any file (CSV bytes or an .xlsx).
+async fn import_bytes(app: &TestApp, c: &reqwest::Client, body: Vec<u8>) -> serde_json::Value {
     let res = c
         .post(app.url("/api/v1/agents/import"))
-        .body(body.to_string())
+        .body(body)
         .send()
         .await
         .unwrap();
@@ -153,12 +158,12 @@ async fn every_kind_of_bad_file_is_refused_whole() {
         (
             "bad status",
             format!("{header}{ok}B,b,,,2,A,sleeping,2026-01-01T00:00:00Z\n"),
-            "状态只能是 active 或 frozen",
+            "状态应为 正常 或 冻结",
         ),
         (
             "bad timestamp",
-            format!("{header}{ok}B,b,,,2,A,active,2026-01-01 00:00:00\n"),
-            "时间格式应为 RFC 3339",
+            format!("{header}{ok}B,b,,,2,A,active,2026-01-01 00:00:00+08:00\n"),
+            "时间格式不正确",
         ),
         (
             "missing column",
@@ -1146,4 +1151,380 @@ async fn jobs_left_running_by_a_stopped_server_end_as_failed() {
     let job = weiops::jobs::get(&app.db, id).await.unwrap();
     assert_eq!(job.status, "failed");
     assert_eq!(job.result.unwrap()["error"], "jobs.interrupted");
+}
+
+// ---------------------------------------------------------------- Chinese spreadsheets (issue 13, point 10)
+
+/// A page as text, in the language the client's cookie chose.
+async fn page(app: &TestApp, c: &reqwest::Client, path: &str) -> String {
+    c.get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Switches the signed-in client's language.
+async fn speak(app: &TestApp, c: &reqwest::Client, locale: &str) {
+    c.post(app.url("/lang"))
+        .form(&[("locale", locale), ("back", "/")])
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every agent as (code, name, phone, wechat, level, sponsor code, status,
+/// joined_at ms), by code.
+async fn network(app: &TestApp) -> Vec<(String, String, String, String, i64, String, String, i64)> {
+    use sqlx::Row;
+    sqlx::query(
+        "SELECT a.code, a.name, a.phone, a.wechat, a.level, COALESCE(s.code, '') AS sponsor, a.status, a.joined_at \
+         FROM agents a LEFT JOIN agents s ON s.id = a.sponsor_id ORDER BY a.code",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.get("code"),
+            r.get("name"),
+            r.get("phone"),
+            r.get("wechat"),
+            r.get("level"),
+            r.get("sponsor"),
+            r.get("status"),
+            r.get("joined_at"),
+        )
+    })
+    .collect()
+}
+
+fn ms(rfc3339: &str) -> i64 {
+    weiops_core::agents::parse_rfc3339_ms(rfc3339).unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_import_counts_its_problems_by_row_in_both_languages() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    let file = "代理编号,姓名,手机号,微信号,等级,上级,状态,加入时间\n\
+                A,张三,13800000001,,1,,正常,2026-11-06\n\
+                B,李四,1391111,,2,A,正常,2026-11-06\n\
+                C,王五,13800000003,,9,A,休眠,2026-11-06\n";
+    let job = import(&app, &c, file).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let rows = job["result"]["rows"].as_array().unwrap();
+    let found: Vec<(i64, &str)> = rows
+        .iter()
+        .map(|r| (r["row"].as_i64().unwrap(), r["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(found, [(3, "手机号"), (4, "等级"), (4, "状态")]);
+    assert_eq!(count(&app).await, 0, "nothing stored");
+
+    let zh = page(&app, &c, &format!("/jobs/{}", job["id"])).await;
+    assert!(zh.contains("文件有 3 处问题"), "{zh}");
+    assert!(zh.contains("11 位中国大陆手机号"));
+    speak(&app, &c, "en").await;
+    let en = page(&app, &c, &format!("/jobs/{}", job["id"])).await;
+    assert!(en.contains("The file has 3 problem(s)"), "{en}");
+    assert!(en.contains("mainland China mobile number"));
+    for html in [&zh, &en] {
+        assert!(!html.contains("%{"), "an unfilled placeholder: {html}");
+    }
+}
+
+#[tokio::test]
+async fn chinese_headers_excel_dates_and_phones_as_typed_import() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    // Headers in Chinese, level names, 正常/冻结, dates and phones as people type them.
+    let file = "\u{feff}代理编号,姓名,手机号,微信号,等级,上级,状态,加入时间\n\
+                A,张三,+86 138 0000 0001,zs,联合创始人,,正常,2026-11-06\n\
+                B,李四,139-1234-5678,,2,A,冻结,2026/11/6 10:00\n\
+                C,王五,,,特约代理,B,正常,2026-11-30T14:05:09+08:00\n";
+    let job = import(&app, &c, file).await;
+    assert_eq!(job["status"], "done", "{job}");
+    let net = network(&app).await;
+    assert_eq!(
+        net.iter()
+            .map(|a| (
+                a.0.as_str(),
+                a.2.as_str(),
+                a.4,
+                a.5.as_str(),
+                a.6.as_str(),
+                a.7
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "A",
+                "13800000001",
+                1,
+                "",
+                "active",
+                ms("2026-11-05T16:00:00Z")
+            ),
+            (
+                "B",
+                "13912345678",
+                2,
+                "A",
+                "frozen",
+                ms("2026-11-06T02:00:00Z")
+            ),
+            ("C", "", 5, "B", "active", ms("2026-11-30T06:05:09Z")),
+        ]
+    );
+
+    // An .xlsx with real date cells (and a serial where the column is a
+    // number), read as Beijing wall-clock time.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, h) in [
+        "代理编号",
+        "姓名",
+        "手机号",
+        "微信号",
+        "等级",
+        "上级",
+        "状态",
+        "加入时间",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(0, col as u16, *h).unwrap();
+    }
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy/m/d h:mm");
+    let when = rust_xlsxwriter::ExcelDateTime::parse_from_str("2026-11-06 10:00:00").unwrap();
+    for (row, code) in [(1u32, "X1"), (2, "X2")] {
+        sheet.write_string(row, 0, code).unwrap();
+        sheet.write_string(row, 1, "赵六").unwrap();
+        sheet.write_number(row, 2, 13800000009.0).unwrap(); // a phone typed as a number
+        sheet.write_number(row, 4, 3.0).unwrap();
+        sheet.write_string(row, 5, "A").unwrap();
+        sheet.write_string(row, 6, "正常").unwrap();
+    }
+    sheet
+        .write_datetime_with_format(1, 7, &when, &date)
+        .unwrap();
+    sheet.write_number(2, 7, 46332.5).unwrap(); // 2026-11-06 12:00
+    let job = import_bytes(&app, &c, book.save_to_buffer().unwrap()).await;
+    assert_eq!(job["status"], "done", "{job}");
+    let net = network(&app).await;
+    let x: Vec<(&str, &str, i64)> = net
+        .iter()
+        .filter(|a| a.0.starts_with('X'))
+        .map(|a| (a.0.as_str(), a.2.as_str(), a.7))
+        .collect();
+    assert_eq!(
+        x,
+        [
+            ("X1", "13800000009", ms("2026-11-06T02:00:00Z")),
+            ("X2", "13800000009", ms("2026-11-06T04:00:00Z")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_export_imports_back_in_both_languages_and_both_formats() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    assert_eq!(import(&app, &c, EXAMPLE).await["status"], "done");
+    // A terminated agent is exported as 已清退 and comes back frozen.
+    sqlx::query("UPDATE agents SET status = 'terminated' WHERE code = 'D'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let original = network(&app).await;
+    assert_eq!(original.len(), 4);
+
+    for locale in ["zh-CN", "en"] {
+        speak(&app, &c, locale).await;
+        for format in ["csv", "xlsx"] {
+            let file = c
+                .get(app.url(&format!("/agents/export?format={format}")))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec();
+            if format == "csv" {
+                let text = String::from_utf8_lossy(&file);
+                let header = if locale == "en" {
+                    "Agent id,Name,Phone"
+                } else {
+                    "代理编号,姓名,手机号"
+                };
+                assert!(
+                    text.trim_start_matches('\u{feff}').starts_with(header),
+                    "{text}"
+                );
+            }
+            // Into the same database: every id exists already, so the whole
+            // file is refused row by row and nothing changes.
+            let again = import_bytes(&app, &c, file.clone()).await;
+            assert_eq!(again["status"], "failed", "{locale} {format}: {again}");
+            let rows = again["result"]["rows"].as_array().unwrap();
+            assert_eq!(rows.len(), 4, "{again}");
+            assert!(
+                rows.iter()
+                    .all(|r| r["key"] == "agents.import.already_exists")
+            );
+            let id_header = if locale == "en" {
+                "Agent id"
+            } else {
+                "代理编号"
+            };
+            assert!(rows.iter().all(|r| r["column"] == id_header), "{again}");
+            assert_eq!(network(&app).await, original);
+
+            // Into a fresh database: the same network (the terminated agent frozen).
+            let fresh = spawn_app().await;
+            let fc = fresh.login_admin().await;
+            let job = import_bytes(&fresh, &fc, file).await;
+            assert_eq!(job["status"], "done", "{locale} {format}: {job}");
+            let mut want = original.clone();
+            for a in &mut want {
+                if a.6 == "terminated" {
+                    a.6 = "frozen".into();
+                }
+                // The export shows times to the minute (Beijing).
+                a.7 = a.7.div_euclid(60_000) * 60_000;
+            }
+            assert_eq!(network(&fresh).await, want, "{locale} {format}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_import_page_explains_the_columns_and_offers_templates_that_import() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    let html = page(&app, &c, "/agents/import").await;
+    for text in [
+        "代理编号",
+        "加入时间",
+        "2026/11/6 10:00",
+        "下载模板（Excel）",
+        "1 联合创始人",
+        "sponsor_id",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    assert!(!html.contains("%{"));
+
+    for format in ["csv", "xlsx"] {
+        let res = c
+            .get(app.url(&format!("/agents/import/template?format={format}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let disposition = res.headers()["content-disposition"].to_str().unwrap();
+        assert!(
+            disposition.contains("agents-template-")
+                && disposition.ends_with(&format!(".{format}\"")),
+            "{disposition}"
+        );
+        let file = res.bytes().await.unwrap().to_vec();
+        if format == "csv" {
+            let text = String::from_utf8(file.clone()).unwrap();
+            assert!(
+                text.starts_with("\u{feff}代理编号,姓名,手机号,微信号,等级,上级,状态,加入时间\n"),
+                "{text}"
+            );
+            assert!(text.contains("A001,张三,13800000001,zhangsan_wx,联合创始人,,正常,2026-11-06"));
+        }
+        // The template as downloaded imports (its example row).
+        let fresh = spawn_app().await;
+        let fc = fresh.login_admin().await;
+        let job = import_bytes(&fresh, &fc, file).await;
+        assert_eq!(job["status"], "done", "{format}: {job}");
+        assert_eq!(count(&fresh).await, 1);
+    }
+
+    // In English, the template's headers are the English export's.
+    speak(&app, &c, "en").await;
+    let text = page(&app, &c, "/agents/import/template?format=csv").await;
+    assert!(
+        text.starts_with("\u{feff}Agent id,Name,Phone,WeChat id,Level,Sponsor,Status,Joined\n"),
+        "{text}"
+    );
+    let html = page(&app, &c, "/agents/import").await;
+    assert!(html.contains("Download template (Excel)") && html.contains("Beijing time"));
+}
+
+#[tokio::test]
+async fn a_masked_export_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    assert_eq!(import(&app, &admin, EXAMPLE).await["status"], "done");
+    let role = app
+        .role("importer", &["agents.read", "agents.import"], "all")
+        .await;
+    app.user("clerk", "Clerk-pass-2026", vec![role]).await;
+    let clerk = app.login("clerk", "Clerk-pass-2026").await;
+    let file = clerk
+        .get(app.url("/agents/export?format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let fresh = spawn_app().await;
+    let fc = fresh.login_admin().await;
+    let job = import_bytes(&fresh, &fc, file).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let rows = job["result"]["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r["key"] == "agents.import.masked"),
+        "{job}"
+    );
+    assert_eq!(count(&fresh).await, 0);
+}
+
+#[tokio::test]
+async fn phones_are_mainland_mobiles_everywhere() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    // An agent created in the form, a staff account: the same rule.
+    let res = c
+        .post(app.url("/api/v1/agents"))
+        .json(&serde_json::json!({"code": "P1", "name": "p", "phone": "1391111", "level": 1}))
+        .send()
+        .await
+        .unwrap();
+    let err = crate::common::body(res).await;
+    assert!(
+        err["error"]["fields"].to_string().contains("phone"),
+        "{err}"
+    );
+    let res = c
+        .post(app.url("/api/v1/users"))
+        .json(&serde_json::json!({"username": "li", "display_name": "李", "phone": "12012345678", "password": "Li-pass-2026x"}))
+        .send()
+        .await
+        .unwrap();
+    let err = crate::common::body(res).await;
+    assert!(
+        err["error"]["fields"].to_string().contains("phone"),
+        "{err}"
+    );
+    let res = c
+        .post(app.url("/api/v1/agents"))
+        .json(&serde_json::json!({"code": "P2", "name": "p", "phone": "+86 139-1234-5678", "level": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    assert_eq!(agent(&app, &c, "P2").await["phone"], "13912345678");
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod agents;
 mod audit;
 mod bad_input;
+mod brand;
 mod cli;
 mod cloud;
 #[path = "../common/mod.rs"]

@@ -999,6 +999,98 @@ async fn agents_phone_flow(client: Client, app: &TestApp, a_id: i64) {
     screenshot(&client, "agent-certificate-390").await;
 }
 
+/// A Chinese spreadsheet with three mistakes: a 7-digit phone, an unknown
+/// level and a date nobody can read.
+const AGENTS_CHINESE_BAD: &str = "代理编号,姓名,手机号,微信号,等级,上级,状态,加入时间\n\
+A,张三,138 0000 0001,zs,联合创始人,,正常,2026-11-06\n\
+B,李四,1391111,ls,总代理,A,正常,2026/11/6 10:00\n\
+C,王五,13800000003,ww,区域经理,B,冻结,昨天\n";
+
+/// Agent import as a Chinese spreadsheet: the page explains the columns
+/// and offers a template; a file with mistakes is refused with each named
+/// by row (no raw placeholder); the corrected file imports. At 1280 and
+/// 390 px, without sideways scrolling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn agents_import_of_a_chinese_spreadsheet_on_both_screens() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let bad = dir.path().join("代理.csv");
+    std::fs::write(&bad, AGENTS_CHINESE_BAD).unwrap();
+    let good = dir.path().join("代理-改好.csv");
+    std::fs::write(
+        &good,
+        AGENTS_CHINESE_BAD
+            .replace("1391111", "139-1234-5678")
+            .replace("区域经理", "市级代理")
+            .replace("昨天", "2026年11月7日"),
+    )
+    .unwrap();
+    for (screen, suffix) in [(DESKTOP, "1280"), (PHONE, "390")] {
+        let app = std::sync::Arc::new(common::spawn_app().await);
+        let (bad, good) = (bad.clone(), good.clone());
+        let keep = dir.clone();
+        Browser::start(screen)
+            .await
+            .run(move |client| async move {
+                let _keep = keep;
+                sign_in_admin(&client, &app, screen).await;
+                client.goto(&app.url("/agents/import")).await.unwrap();
+                let columns = wait_for(&client, "[data-testid=import-columns]").await;
+                let text = columns.text().await.unwrap();
+                assert!(
+                    text.contains("加入时间") && text.contains("北京时间"),
+                    "{text}"
+                );
+                assert!(displayed(&client, "[data-testid=agents-template-xlsx]").await);
+                assert!(page_width(&client).await <= f64::from(screen.width));
+                screenshot(&client, &format!("agents-import-help-{suffix}")).await;
+
+                let upload = |path: std::path::PathBuf| {
+                    let client = client.clone();
+                    let app = app.clone();
+                    async move {
+                        client.goto(&app.url("/agents/import")).await.unwrap();
+                        let input = wait_for(&client, "input[type=file]").await;
+                        input.send_keys(path.to_str().unwrap()).await.unwrap();
+                        click(&client, "[data-testid=agents-import-submit]").await;
+                    }
+                };
+                if suffix == "1280" {
+                    upload(bad.clone()).await;
+                    let table = wait_for(&client, "[data-testid=import-problems]").await;
+                    let problems = table.text().await.unwrap();
+                    let status = text_of(&client, "[data-testid=job-status]").await;
+                    assert!(status.contains("文件有 3 处问题"), "{status}");
+                    assert!(!status.contains("%{") && !problems.contains("%{"));
+                    for text in ["手机号", "等级", "加入时间", "11 位中国大陆手机号"]
+                    {
+                        assert!(problems.contains(text), "{text}: {problems}");
+                    }
+                    screenshot(&client, &format!("agents-import-errors-{suffix}")).await;
+                    upload(good.clone()).await;
+                } else {
+                    upload(bad.clone()).await;
+                    wait_for(&client, "[data-testid=import-problems]").await;
+                    assert!(page_width(&client).await <= f64::from(screen.width));
+                    screenshot(&client, &format!("agents-import-errors-{suffix}")).await;
+                    return;
+                }
+                let deadline = Instant::now() + WAIT;
+                loop {
+                    let status = text_of(&client, "[data-testid=job-status]").await;
+                    if status.contains("已完成") {
+                        assert!(status.contains("导入代理 3 人"), "{status}");
+                        break;
+                    }
+                    assert!(Instant::now() < deadline, "import did not finish: {status}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                screenshot(&client, &format!("agents-import-done-{suffix}")).await;
+            })
+            .await;
+    }
+}
+
 /// The settlement worked example (shared/spec/settlement.md), all active.
 const SETTLE_AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
 A,张三,13800000001,a_wx,1,,active,2026-01-05T10:00:00+08:00\n\
@@ -1526,6 +1618,223 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
             .contains("SF20261213")
     );
     screenshot(&client, "shipping-shipped-1280").await;
+}
+
+// ---------------------------------------------------------------- brand
+
+/// A brand with a logo and a bank account, set from the settings page as
+/// head office does; then the portal's top-up page, the certificate and
+/// /verify (genuine and forged) as agents and buyers see them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn brand_settings_shown_on_portal_certificate_and_verify() {
+    let data = tempfile::tempdir().expect("data dir");
+    let data_path = data.path().to_path_buf();
+    let app =
+        std::sync::Arc::new(common::spawn_app_with(move |s| s.data_dir = Some(data_path)).await);
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(
+        &app.db,
+        &Actor::system("test"),
+        AGENTS_EXAMPLE.as_bytes(),
+        &quiet,
+    )
+    .await
+    .expect("import the worked example");
+    let a = weiops::agents::store::find_by_code(&app.db, "A")
+        .await
+        .unwrap()
+        .expect("agent A");
+    let code = weiops::agents::recruit::invite_code(&app.db, Some(a.id), None)
+        .await
+        .unwrap();
+    weiops::agents::recruit::submit(
+        &app.db,
+        &code,
+        &weiops::agents::recruit::ApplicationInput {
+            name: "孙七".into(),
+            phone: "13911112222".into(),
+            wechat: "sunqi".into(),
+            province: "广东".into(),
+            city: "深圳".into(),
+            requested_level: 4,
+            consent: true,
+            ..Default::default()
+        },
+        "127.0.0.1",
+    )
+    .await
+    .expect("an application");
+    let cert = weiops::agents::certificates::latest(&app.db, a.id)
+        .await
+        .unwrap()
+        .expect("A's certificate");
+    let token = weiops::agents::certificates::token(&app.db, &cert)
+        .await
+        .unwrap();
+    let genuine = app.url(&format!("/verify/c/{}?t={token}", cert.cert_no));
+    let forged = app.url(&format!(
+        "/verify/c/{}?t=AAAAAAAAAAAAAAAAAAAAAA",
+        cert.cert_no
+    ));
+    let logo = data.path().join("logo.png");
+    std::fs::write(&logo, include_bytes!("brand-logo.png")).unwrap();
+
+    let desktop_app = app.clone();
+    let (g, f) = (genuine.clone(), forged.clone());
+    Browser::start(DESKTOP)
+        .await
+        .run(|client| async move {
+            brand_desktop_flow(client, &desktop_app, a.id, logo, &g, &f).await
+        })
+        .await;
+    let phone_app = app.clone();
+    Browser::start(PHONE)
+        .await
+        .run(|client| async move { brand_phone_flow(client, &phone_app, &genuine, &forged).await })
+        .await;
+    drop(data);
+}
+
+async fn brand_desktop_flow(
+    client: Client,
+    app: &TestApp,
+    a_id: i64,
+    logo: std::path::PathBuf,
+    genuine: &str,
+    forged: &str,
+) {
+    sign_in_admin(&client, app, DESKTOP).await;
+    // The dashboard counts the application waiting; so does the menu.
+    let stat = text_of(&client, "[data-testid=stat-applications]").await;
+    assert!(stat.contains('1'), "dashboard: {stat}");
+    screenshot(&client, "brand-dashboard-1280").await;
+
+    client.goto(&app.url("/settings/brand")).await.unwrap();
+    wait_for(&client, "[data-testid=brand-form]").await;
+    fill(&client, "input[name=name]", "杭州雅澜生物科技有限公司").await;
+    fill(&client, "input[name=short_name]", "雅澜生物").await;
+    fill(&client, "input[name=seal_text]", "杭州雅澜生物科技有限公司").await;
+    fill(&client, "input[name=service_phone]", "400-820-8820").await;
+    fill(
+        &client,
+        "input[name=account_name]",
+        "杭州雅澜生物科技有限公司",
+    )
+    .await;
+    fill(&client, "input[name=bank]", "招商银行杭州西湖支行").await;
+    fill(&client, "input[name=account_number]", "5719 0123 4567 890").await;
+    fill(&client, "input[name=note]", "对公账户，转账请备注订单号").await;
+    click(&client, "[data-testid=brand-save]").await;
+    wait_for(&client, ".flash-success").await;
+    client
+        .find(Locator::Css("input[name=logo]"))
+        .await
+        .unwrap()
+        .send_keys(&logo.display().to_string())
+        .await
+        .unwrap();
+    click(&client, "[data-testid=logo-upload]").await;
+    wait_for(&client, ".flash-success").await;
+    let src = client
+        .find(Locator::Css("[data-testid=brand-logo]"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(src.starts_with("/brand/logo?v=brand-logo-"), "logo: {src}");
+    assert_eq!(
+        client.title().await.unwrap(),
+        "品牌信息 · 杭州雅澜生物科技有限公司"
+    );
+    assert_eq!(text_of(&client, "[data-testid=brand]").await, "雅澜生物");
+    screenshot(&client, "brand-settings-1280").await;
+    scroll_to(&client, ".seal-preview").await;
+    screenshot(&client, "brand-settings-seal-1280").await;
+
+    client
+        .goto(&app.url(&format!("/agents/{a_id}/certificate")))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=certificate]").await;
+    screenshot(&client, "brand-certificate-1280").await;
+
+    client.goto(genuine).await.unwrap();
+    wait_for(&client, "[data-testid=qr-genuine]").await;
+    screenshot(&client, "brand-verify-genuine-1280").await;
+    client.goto(forged).await.unwrap();
+    wait_for(&client, "[data-testid=genuine-record]").await;
+    let body = text_of(&client, "body").await;
+    assert!(!body.contains("授权有效"), "forged: {body}");
+    screenshot(&client, "brand-verify-forged-1280").await;
+
+    // The agent's top-up page: where to transfer and what to write.
+    portal_sign_in(&client, app, "D", "13800000004").await;
+    client.goto(&app.url("/m/topup")).await.unwrap();
+    wait_for(&client, "[data-testid=bank-account]").await;
+    assert_eq!(
+        text_of(&client, "[data-testid=transfer-reference]").await,
+        "充值 D"
+    );
+    screenshot(&client, "brand-topup-1280").await;
+}
+
+async fn scroll_to(client: &Client, css: &str) {
+    client
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+}
+
+/// Signs agent `code` in to the portal through its pages, first password changed.
+async fn portal_sign_in(client: &Client, app: &TestApp, code: &str, phone: &str) {
+    let agent = weiops::agents::store::find_by_code(&app.db, code)
+        .await
+        .unwrap()
+        .expect("agent");
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent.id)
+        .await
+        .unwrap();
+    client.goto(&app.url("/m/login")).await.unwrap();
+    wait_for(client, "[data-testid=portal-login]").await;
+    fill(client, "input[name=phone]", phone).await;
+    fill(client, "input[name=password]", &first).await;
+    click(client, "[data-testid=portal-login]").await;
+    wait_for(client, "[data-testid=portal-password-submit]").await;
+    fill(client, "input[name=current]", &first).await;
+    fill(client, "input[name=new]", "Brand-2026-pw").await;
+    fill(client, "input[name=confirm]", "Brand-2026-pw").await;
+    click(client, "[data-testid=portal-password-submit]").await;
+    wait_for(client, "[data-testid=portal-level]").await;
+}
+
+async fn brand_phone_flow(client: Client, app: &TestApp, genuine: &str, forged: &str) {
+    sign_in_admin(&client, app, PHONE).await;
+    client.goto(&app.url("/settings/brand")).await.unwrap();
+    wait_for(&client, "[data-testid=brand-form]").await;
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "brand-settings-390").await;
+    scroll_to(&client, ".seal-preview").await;
+    screenshot(&client, "brand-settings-seal-390").await;
+
+    client.goto(genuine).await.unwrap();
+    wait_for(&client, "[data-testid=qr-genuine]").await;
+    screenshot(&client, "brand-verify-genuine-390").await;
+    client.goto(forged).await.unwrap();
+    wait_for(&client, "[data-testid=genuine-record]").await;
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "brand-verify-forged-390").await;
+
+    portal_sign_in(&client, app, "B", "13800000002").await;
+    client.goto(&app.url("/m/topup")).await.unwrap();
+    wait_for(&client, "[data-testid=bank-account]").await;
+    assert!(page_width(&client).await <= f64::from(PHONE.width));
+    screenshot(&client, "brand-topup-390").await;
 }
 
 // ------------------------------------------------- a new brand's first month

@@ -44,20 +44,36 @@ pub fn normalize_username(input: &str) -> Result<String, Invalid> {
     Ok(name.to_ascii_lowercase())
 }
 
-/// Mainland mobile numbers: 11 digits starting with 1; `+86`, spaces and
-/// dashes are dropped. Empty input means "no phone".
+/// Mainland mobile numbers: 11 digits, `1` then `3`–`9` (no mainland mobile
+/// range starts 10, 11 or 12), stored as those 11 digits. People type them
+/// with spaces or dashes (`138 0013 8000`, `138-0013-8000`) and with the
+/// country code (`+86`, `86`, `0086`, also `+86 138…`), so those are
+/// dropped first; anything else (a 7-digit landline, letters, a masked
+/// `138****0001`) is refused. Empty input means "no phone".
+///
+/// One rule for every phone weiops stores: staff accounts, agents (form,
+/// recruitment and import), receivers of orders and cloud-stock shipments.
 pub fn normalize_phone(input: &str) -> Result<Option<String>, Invalid> {
     let digits: String = input
         .trim()
         .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
+        .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}'))
         .collect();
     if digits.is_empty() {
         return Ok(None);
     }
-    let digits = digits.strip_prefix("+86").unwrap_or(&digits);
-    if digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit()) {
-        Ok(Some(digits.to_string()))
+    let national = digits
+        .strip_prefix("+86")
+        .or_else(|| digits.strip_prefix("0086"))
+        .or_else(|| digits.strip_prefix("86").filter(|rest| rest.len() == 11))
+        .unwrap_or(&digits);
+    let b = national.as_bytes();
+    if b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
+    {
+        Ok(Some(national.to_string()))
     } else {
         Err(Invalid::BadPhone)
     }
@@ -219,6 +235,38 @@ mod tests {
         assert_eq!(normalize_phone(""), Ok(None));
         assert_eq!(normalize_phone("23800138000"), Err(Invalid::BadPhone));
         assert_eq!(normalize_phone("1380013800"), Err(Invalid::BadPhone));
+    }
+
+    #[test]
+    fn phones_are_mainland_mobiles_as_people_type_them() {
+        for (typed, stored) in [
+            ("13912345678", "13912345678"),
+            (" 139-1234-5678 ", "13912345678"),
+            ("139 1234 5678", "13912345678"),
+            ("+86 139 1234 5678", "13912345678"),
+            ("+86-13912345678", "13912345678"),
+            ("8613912345678", "13912345678"),
+            ("008613912345678", "13912345678"),
+            ("19912345678", "19912345678"),
+            ("139\u{3000}1234\u{3000}5678", "13912345678"),
+        ] {
+            assert_eq!(normalize_phone(typed), Ok(Some(stored.into())), "{typed:?}");
+        }
+        for typed in [
+            "1391111",      // 7 digits: a landline number, not a mobile
+            "139111122223", // 12 digits
+            "10012345678",  // no mobile range starts 10, 11 or 12
+            "11012345678",
+            "12012345678",
+            "86139123456",    // "86" is a prefix only before 11 digits
+            "+8513912345678", // another country
+            "139****5678",    // a masked export
+            "1391234567８",   // full-width digit
+            "139.1234.5678",
+            "phone",
+        ] {
+            assert_eq!(normalize_phone(typed), Err(Invalid::BadPhone), "{typed:?}");
+        }
     }
 
     #[test]

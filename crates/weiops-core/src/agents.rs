@@ -53,6 +53,25 @@ impl AgentStatus {
     pub fn parse_file_status(s: &str) -> Option<AgentStatus> {
         AgentStatus::parse(s).filter(|st| *st != AgentStatus::Terminated)
     }
+
+    /// A status cell of an import: the spec's `active` / `frozen` (exact),
+    /// or the words the staff export (`/agents/export`) writes in either
+    /// language, so that every export imports back: 正常 / Active,
+    /// 冻结 / Frozen. That export also lists terminated agents (已清退 /
+    /// Terminated); they come back frozen, as the exchange-format export
+    /// writes them: a frozen agent earns nothing and keeps its place in
+    /// every chain, while termination itself (which revokes the 授权书)
+    /// stays a decision taken in the system.
+    pub fn parse_import_cell(s: &str) -> Option<AgentStatus> {
+        if let Some(st) = AgentStatus::parse_file_status(s) {
+            return Some(st);
+        }
+        match s.trim() {
+            "正常" | "Active" => Some(AgentStatus::Active),
+            "冻结" | "Frozen" | "已清退" | "Terminated" => Some(AgentStatus::Frozen),
+            _ => None,
+        }
+    }
 }
 
 /// The columns of agents.csv, in the order exports write them.
@@ -65,6 +84,30 @@ pub const AGENT_COLUMNS: [&str; 8] = [
     "sponsor_id",
     "status",
     "joined_at",
+];
+
+/// The header names an import accepts for each of [`AGENT_COLUMNS`] (same
+/// order): the spec's name first, then the headers the staff export
+/// (`/agents/export`) writes in zh-CN and en (the `agents.*` labels in
+/// locales/*.json; a test in tests/api/agents.rs keeps the two in step),
+/// then a few names people commonly give these columns in a Chinese
+/// spreadsheet. Exact after trimming, like the spec's names.
+pub const AGENT_HEADERS: [&[&str]; 8] = [
+    &["id", "代理编号", "Agent id", "编号"],
+    &["name", "姓名", "Name"],
+    &["phone", "手机号", "Phone", "手机", "手机号码"],
+    &["wechat", "微信号", "WeChat id", "微信"],
+    &["level", "等级", "Level", "代理等级"],
+    &[
+        "sponsor_id",
+        "上级",
+        "Sponsor",
+        "推荐人",
+        "上级编号",
+        "推荐人编号",
+    ],
+    &["status", "状态", "Status"],
+    &["joined_at", "加入时间", "Joined", "加入日期"],
 ];
 
 /// Limits in characters (not bytes: a Chinese name is 3 bytes a character).
@@ -98,7 +141,8 @@ pub struct AgentRow {
     /// External id, trimmed, non-empty.
     pub id: String,
     pub name: String,
-    /// As given (may be empty); not validated beyond length.
+    /// A mainland mobile number as [`crate::accounts::normalize_phone`]
+    /// stores it (11 digits), or empty.
     pub phone: String,
     pub wechat: String,
     /// `1..=max_level`, 1 is the highest.
@@ -141,10 +185,18 @@ pub enum ProblemKind {
     AlreadyExists,
     /// Not ASCII digits, or outside `1..=max_level`.
     BadLevel,
-    /// Not `active` / `frozen`.
+    /// Not `active` / `frozen` (or 正常 / 冻结 …, see
+    /// [`AgentStatus::parse_import_cell`]).
     BadStatus,
-    /// Not strict RFC 3339 per the spec.
+    /// Neither strict RFC 3339 nor a date as typed in Excel (see
+    /// [`parse_joined_at_ms`]).
     BadTimestamp,
+    /// Not a mainland mobile number (see
+    /// [`crate::accounts::normalize_phone`]).
+    BadPhone,
+    /// A masked value (`张*`, `138****0001`): the file is an export made
+    /// without the permission to see personal data.
+    Masked,
     SelfSponsor,
     /// sponsor_id in neither the file nor the database.
     UnknownSponsor,
@@ -161,7 +213,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub const ALL: [ProblemKind; 12] = [
+    pub const ALL: [ProblemKind; 14] = [
         ProblemKind::MissingColumn,
         ProblemKind::Empty,
         ProblemKind::DuplicateId,
@@ -174,6 +226,8 @@ impl ProblemKind {
         ProblemKind::Cycle,
         ProblemKind::TooLong,
         ProblemKind::TooDeep,
+        ProblemKind::BadPhone,
+        ProblemKind::Masked,
     ];
 
     /// The i18n key of the localised message.
@@ -191,6 +245,8 @@ impl ProblemKind {
             ProblemKind::Cycle => "agents.import.cycle",
             ProblemKind::TooLong => "agents.import.too_long",
             ProblemKind::TooDeep => "agents.import.too_deep",
+            ProblemKind::BadPhone => "agents.import.bad_phone",
+            ProblemKind::Masked => "agents.import.masked",
         }
     }
 
@@ -209,6 +265,8 @@ impl ProblemKind {
             ProblemKind::Cycle => "sponsor cycle",
             ProblemKind::TooLong => "too long",
             ProblemKind::TooDeep => "too deep",
+            ProblemKind::BadPhone => "not a mainland mobile number",
+            ProblemKind::Masked => "masked value",
         }
     }
 
@@ -216,7 +274,10 @@ impl ProblemKind {
     fn value_is_explanation(self) -> bool {
         matches!(
             self,
-            ProblemKind::DuplicateId | ProblemKind::Cycle | ProblemKind::TooDeep
+            ProblemKind::DuplicateId
+                | ProblemKind::Cycle
+                | ProblemKind::TooDeep
+                | ProblemKind::MissingColumn
         )
     }
 }
@@ -273,9 +334,17 @@ fn clip(s: &str) -> String {
     }
 }
 
-/// The length limit of a text column, if it has one.
+/// The spec's name of a column known by any of its [`AGENT_HEADERS`].
+fn canonical(column: &str) -> Option<&'static str> {
+    AGENT_HEADERS
+        .iter()
+        .position(|names| names.contains(&column))
+        .map(|k| AGENT_COLUMNS[k])
+}
+
+/// The length limit of a text column (by any of its names), if it has one.
 fn max_chars(column: &str) -> Option<usize> {
-    match column {
+    match canonical(column)? {
         "id" | "sponsor_id" => Some(MAX_ID_CHARS),
         "name" => Some(MAX_NAME_CHARS),
         "phone" => Some(MAX_PHONE_CHARS),
@@ -310,6 +379,16 @@ pub fn parse_level(raw: &str, max_level: u8) -> Option<u8> {
 /// exactly after trimming, extra columns are ignored and a repeated name
 /// resolves to its leftmost column. Shared by the agents and orders files.
 pub(crate) fn header_index<const N: usize>(header: &[&str], names: &[&str; N]) -> [usize; N] {
+    let names: [&[&str]; N] = std::array::from_fn(|k| std::slice::from_ref(&names[k]));
+    header_index_any(header, &names)
+}
+
+/// [`header_index`] where each column may go by several names: the
+/// leftmost cell carrying any of them wins.
+pub(crate) fn header_index_any<const N: usize>(
+    header: &[&str],
+    names: &[&[&str]; N],
+) -> [usize; N] {
     let mut index = [usize::MAX; N];
     for (i, cell) in header.iter().enumerate() {
         let cell = if i == 0 {
@@ -317,7 +396,7 @@ pub(crate) fn header_index<const N: usize>(header: &[&str], names: &[&str; N]) -
         } else {
             cell
         };
-        if let Some(k) = names.iter().position(|c| *c == cell.trim())
+        if let Some(k) = names.iter().position(|c| c.contains(&cell.trim()))
             && index[k] == usize::MAX
         {
             index[k] = i;
@@ -326,13 +405,17 @@ pub(crate) fn header_index<const N: usize>(header: &[&str], names: &[&str; N]) -
     index
 }
 
-/// The column layout of an agents file, found by header name (extra columns
-/// ignored, order free, an optional UTF-8 BOM on the first header cell
-/// stripped, header names matched exactly after trimming).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The column layout of an agents file, found by header name (any of
+/// [`AGENT_HEADERS`]; extra columns ignored, order free, an optional UTF-8
+/// BOM on the first header cell stripped, names matched exactly after
+/// trimming).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentColumns {
     /// Cell index of each of [`AGENT_COLUMNS`], in that order.
     index: [usize; 8],
+    /// The header of each column as the file writes it: problems name the
+    /// column the way the person who made the file sees it.
+    names: [String; 8],
 }
 
 /// Positions within [`AgentColumns::index`].
@@ -345,45 +428,116 @@ const SPONSOR: usize = 5;
 const STATUS: usize = 6;
 const JOINED: usize = 7;
 
-impl AgentColumns {
-    /// Err with one MissingColumn problem per missing header. When a name
-    /// appears twice, the first (leftmost) column is used.
-    pub fn from_header(header: &[&str]) -> Result<AgentColumns, Vec<Problem>> {
-        let index = header_index(header, &AGENT_COLUMNS);
-        let problems: Vec<Problem> = AGENT_COLUMNS
-            .iter()
-            .zip(index)
-            .filter(|(_, i)| *i == usize::MAX)
-            .map(|(name, _)| Problem::new(1, "", name, ProblemKind::MissingColumn, ""))
-            .collect();
-        if problems.is_empty() {
-            Ok(AgentColumns { index })
-        } else {
-            Err(problems)
+/// The levels an import may name: numbers `1..=max`, or a level's name as
+/// the staff export writes it (`等级` holds the name there, e.g. 联创).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportLevels {
+    pub max: u8,
+    /// (name, level) of every configured level.
+    pub names: Vec<(String, u8)>,
+}
+
+impl ImportLevels {
+    /// Levels `1..=max` known by number only.
+    pub fn numbered(max: u8) -> ImportLevels {
+        ImportLevels {
+            max,
+            names: Vec::new(),
         }
     }
 
-    /// Parse one record (cells as &str). Returns every problem of the row
-    /// (not just the first). A short record (fewer cells than the header)
-    /// reads the missing cells as empty.
-    ///
-    /// Text values (id, name, phone, wechat, sponsor_id) are trimmed; level,
-    /// status and joined_at must be exact, as the spec says of integers and
-    /// timestamps, so a stray space is reported rather than guessed away.
+    /// A level cell: the spec's digits ([`parse_level`]) or, failing that,
+    /// a configured level's name (trimmed).
+    pub fn parse(&self, raw: &str) -> Option<u8> {
+        parse_level(raw, self.max).or_else(|| {
+            let raw = raw.trim();
+            self.names
+                .iter()
+                .find(|(name, level)| !name.is_empty() && name == raw && *level <= self.max)
+                .map(|(_, level)| *level)
+        })
+    }
+}
+
+impl AgentColumns {
+    /// Err with one MissingColumn problem per missing header (its value
+    /// lists the names it may have). When a column appears twice, the
+    /// first (leftmost) is used.
+    pub fn from_header(header: &[&str]) -> Result<AgentColumns, Vec<Problem>> {
+        let index = header_index_any(header, &AGENT_HEADERS);
+        let problems: Vec<Problem> = AGENT_COLUMNS
+            .iter()
+            .zip(index)
+            .zip(AGENT_HEADERS)
+            .filter(|((_, i), _)| *i == usize::MAX)
+            .map(|((name, _), names)| {
+                Problem::new(1, "", name, ProblemKind::MissingColumn, &names.join(" / "))
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let names = std::array::from_fn(|k| {
+            let cell = header[index[k]];
+            let cell = cell.strip_prefix('\u{feff}').unwrap_or(cell);
+            cell.trim().to_string()
+        });
+        Ok(AgentColumns { index, names })
+    }
+
+    /// The header this file gives the column the spec calls `column`
+    /// (`id` → `代理编号` in a Chinese file); `column` itself when unknown.
+    pub fn header_of<'a>(&'a self, column: &'a str) -> &'a str {
+        AGENT_COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .map_or(column, |k| self.names[k].as_str())
+    }
+
+    /// The cell index of the `joined_at` column (an .xlsx reader turns
+    /// date cells there into text [`parse_joined_at_ms`] reads).
+    pub fn joined_at_index(&self) -> usize {
+        self.index[JOINED]
+    }
+
+    /// [`AgentColumns::parse_with`] for levels known by number only.
     pub fn parse(
         &self,
         line: usize,
         cells: &[&str],
         max_level: u8,
     ) -> Result<AgentRow, Vec<Problem>> {
+        self.parse_with(line, cells, &ImportLevels::numbered(max_level))
+    }
+
+    /// Parse one record (cells as &str). Returns every problem of the row
+    /// (not just the first). A short record (fewer cells than the header)
+    /// reads the missing cells as empty.
+    ///
+    /// Text values (id, name, wechat, sponsor_id) are trimmed; a phone is
+    /// normalised to its 11 digits. The spec's level digits, status words
+    /// and RFC 3339 timestamps are exact, so a stray space there is
+    /// reported rather than guessed away; beside them a level's name, the
+    /// status words of the staff export and dates as typed in Excel are
+    /// read too (see [`ImportLevels::parse`],
+    /// [`AgentStatus::parse_import_cell`], [`parse_joined_at_ms`]), so a
+    /// Chinese spreadsheet and every export import back.
+    pub fn parse_with(
+        &self,
+        line: usize,
+        cells: &[&str],
+        levels: &ImportLevels,
+    ) -> Result<AgentRow, Vec<Problem>> {
         let cell = |k: usize| cells.get(self.index[k]).copied().unwrap_or("");
         let id = cell(ID).trim();
         let mut problems = Vec::new();
         let mut problem = |k: usize, kind: ProblemKind, value: &str| {
-            problems.push(Problem::new(line, id, AGENT_COLUMNS[k], kind, value));
+            problems.push(Problem::new(line, id, &self.names[k], kind, value));
         };
 
-        // A text value: trimmed, within its limit, present when required.
+        // A text value: trimmed, within its limit, present when required,
+        // and not masked (`张*`, `138****0001`, `zh******wx`: an export
+        // made without the permission to see personal data).
         let mut text = |k: usize, required: bool| -> String {
             let value = cell(k).trim();
             let limit = max_chars(AGENT_COLUMNS[k]).expect("text columns have limits");
@@ -391,6 +545,13 @@ impl AgentColumns {
                 problem(k, ProblemKind::Empty, "");
             } else if value.chars().count() > limit {
                 problem(k, ProblemKind::TooLong, value);
+            } else if matches!(k, NAME | PHONE | WECHAT) && value.contains('*') {
+                problem(k, ProblemKind::Masked, value);
+            } else if k == PHONE
+                && !value.is_empty()
+                && crate::accounts::normalize_phone(value).is_err()
+            {
+                problem(k, ProblemKind::BadPhone, value);
             }
             value.to_string()
         };
@@ -399,8 +560,12 @@ impl AgentColumns {
         let phone = text(PHONE, false);
         let wechat = text(WECHAT, false);
         let sponsor = text(SPONSOR, false);
+        let phone = crate::accounts::normalize_phone(&phone)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
 
-        // An exact value: empty (even if only spaces) or parsed as written.
+        // A value that is parsed: empty (even if only spaces) or read.
         let mut exact = |k: usize, parsed: bool, bad: ProblemKind| {
             let raw = cell(k);
             if raw.trim().is_empty() {
@@ -409,11 +574,11 @@ impl AgentColumns {
                 problem(k, bad, raw);
             }
         };
-        let level = parse_level(cell(LEVEL), max_level);
+        let level = levels.parse(cell(LEVEL));
         exact(LEVEL, level.is_some(), ProblemKind::BadLevel);
-        let status = AgentStatus::parse_file_status(cell(STATUS));
+        let status = AgentStatus::parse_import_cell(cell(STATUS));
         exact(STATUS, status.is_some(), ProblemKind::BadStatus);
-        let joined_at_ms = parse_rfc3339_ms(cell(JOINED));
+        let joined_at_ms = parse_joined_at_ms(cell(JOINED));
         exact(JOINED, joined_at_ms.is_some(), ProblemKind::BadTimestamp);
 
         match (level, status, joined_at_ms) {
@@ -433,6 +598,144 @@ impl AgentColumns {
             _ => Err(problems),
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Dates as people type them
+// ---------------------------------------------------------------------------
+
+/// The earliest year a typed date may have (Excel's calendar starts 1900).
+const TYPED_MIN_YEAR: i64 = 1900;
+
+/// `joined_at` of an agents import, in epoch ms.
+///
+/// Strict RFC 3339 as the spec writes it ([`parse_rfc3339_ms`]): any text
+/// with a `T`, a `Z` or an offset is read that way and nothing else, so
+/// `2026-11-30 14:05:09+08:00` stays refused. Besides that, a date as
+/// people type it in Excel, read as Beijing time (Asia/Shanghai), the
+/// company's clock: `2026-11-06`, `2026/11/6`, `2026.11.6` or
+/// `2026年11月6日`, optionally followed by a time `10:00` or `10:00:05`
+/// (after a space). Surrounding spaces are ignored on this path. A date
+/// alone is Beijing midnight.
+///
+/// Only the agents import is this lenient: `joined_at` is a fact about a
+/// person that a brand types by hand, and a day is all it usually knows.
+/// orders.csv keeps strict RFC 3339 (`paid_at` with an offset), as the spec
+/// requires: it is written by shop systems, and the instant decides which
+/// settlement month an order falls in, where a guessed zone or a missing
+/// time would move money between months.
+pub fn parse_joined_at_ms(s: &str) -> Option<i64> {
+    if s.contains(['T', 't', 'Z', 'z', '+']) {
+        return parse_rfc3339_ms(s);
+    }
+    let (year, month, day, rest) = typed_date(s.trim())?;
+    let (hour, minute, second) = match rest {
+        "" => (0, 0, 0),
+        rest => {
+            let time = rest.strip_prefix(' ')?.trim_start();
+            typed_time(time)?
+        }
+    };
+    beijing_ms(year, month, day, hour, minute, second)
+}
+
+/// `YYYY-M-D`, `YYYY/M/D`, `YYYY.M.D` (one or two digits for month and
+/// day, the same separator twice) or `YYYY年M月D日`: (y, m, d, the rest).
+fn typed_date(s: &str) -> Option<(i64, i64, i64, &str)> {
+    fn number(s: &str, max_len: usize) -> Option<(i64, &str)> {
+        let len = s.bytes().take_while(u8::is_ascii_digit).count();
+        if len == 0 || len > max_len {
+            return None;
+        }
+        Some((s[..len].parse().ok()?, &s[len..]))
+    }
+    let year_len = s.bytes().take_while(u8::is_ascii_digit).count();
+    if year_len != 4 {
+        return None;
+    }
+    let (year, rest) = number(s, 4)?;
+    let (month, day, rest) = if let Some(rest) = rest.strip_prefix('年') {
+        let (month, rest) = number(rest, 2)?;
+        let (day, rest) = number(rest.strip_prefix('月')?, 2)?;
+        (month, day, rest.strip_prefix('日')?)
+    } else {
+        let sep = rest
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '-' | '/' | '.'))?;
+        let (month, rest) = number(&rest[1..], 2)?;
+        let (day, rest) = number(rest.strip_prefix(sep)?, 2)?;
+        (month, day, rest)
+    };
+    let valid = (TYPED_MIN_YEAR..=9999).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day);
+    valid.then_some((year, month, day, rest))
+}
+
+/// `H:MM` or `H:MM:SS` (hour one or two digits), nothing after it.
+fn typed_time(s: &str) -> Option<(i64, i64, i64)> {
+    let mut parts = s.split(':');
+    let hour = parts.next()?;
+    let minute = parts.next()?;
+    let second = parts.next();
+    if parts.next().is_some()
+        || !(1..=2).contains(&hour.len())
+        || minute.len() != 2
+        || second.is_some_and(|s| s.len() != 2)
+    {
+        return None;
+    }
+    let number = |t: &str| {
+        t.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| t.parse::<i64>().ok())
+            .flatten()
+    };
+    let (hour, minute) = (number(hour)?, number(minute)?);
+    let second = second.map_or(Some(0), number)?;
+    (hour <= 23 && minute <= 59 && second <= 59).then_some((hour, minute, second))
+}
+
+/// A wall-clock time in Beijing as epoch ms (through the tz database, so
+/// the summer times of 1986–1991 are right too).
+fn beijing_ms(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Option<i64> {
+    let civil = jiff::civil::DateTime::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+        i8::try_from(hour).ok()?,
+        i8::try_from(minute).ok()?,
+        i8::try_from(second).ok()?,
+        0,
+    )
+    .ok()?;
+    let zoned = civil.to_zoned(crate::time::beijing().clone()).ok()?;
+    Some(zoned.timestamp().as_millisecond())
+}
+
+/// An Excel date serial (days since 1899-12-30, the time of day as the
+/// fraction; what a date cell holds, or a date column formatted as a
+/// number) as the text [`parse_joined_at_ms`] reads, to the second:
+/// `2026-11-06 10:00:00`. Serials before 1900-03-01 (61) are refused: Excel
+/// counts a 29 February 1900 that never was. Float only because that is
+/// how the workbook stores it; nothing is computed with it beyond rounding
+/// to the nearest second.
+pub fn excel_serial_text(serial: f64) -> Option<String> {
+    if !serial.is_finite() || !(61.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let seconds = (serial * 86_400.0).round() as i64;
+    // 1899-12-30 is day -25,569 of the Unix epoch.
+    let days = seconds.div_euclid(86_400) - 25_569;
+    let in_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    Some(format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        in_day / 3600,
+        in_day / 60 % 60,
+        in_day % 60
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -1179,7 +1482,7 @@ mod tests {
 
     #[test]
     fn every_missing_header_is_reported() {
-        let problems = AgentColumns::from_header(&["id", "Name", "level", "status"]).unwrap_err();
+        let problems = AgentColumns::from_header(&["id", "NAME", "level", "status"]).unwrap_err();
         let missing: Vec<&str> = problems.iter().map(|p| p.column.as_str()).collect();
         assert_eq!(
             missing,
@@ -1310,7 +1613,9 @@ mod tests {
     fn text_limits_count_characters() {
         let id64 = "i".repeat(64);
         let name64 = "名".repeat(64);
-        let phone32 = "1".repeat(32);
+        // 32 characters that still make a mobile number once the dashes go.
+        let phone32 = format!("+86{}1-3-9-1-2-3-4-5-6-7-8", "-".repeat(8));
+        assert_eq!(phone32.chars().count(), 32);
         let wechat64 = "w".repeat(64);
         let mut cells = GOOD;
         cells[0] = &id64;
@@ -1351,6 +1656,251 @@ mod tests {
             problems[2]
                 .to_string()
                 .contains("phone: too long (max 32 characters)")
+        );
+    }
+
+    fn header(names: &[&str]) -> AgentColumns {
+        AgentColumns::from_header(names).unwrap()
+    }
+
+    #[test]
+    fn headers_in_chinese_and_as_the_staff_export_writes_them() {
+        let zh = [
+            "\u{feff}代理编号",
+            "姓名",
+            "手机号",
+            "微信号",
+            "等级",
+            "上级",
+            "地区",
+            "状态",
+            "团队人数",
+            "加入时间",
+        ];
+        let en = [
+            "Agent id",
+            "Name",
+            "Phone",
+            "WeChat id",
+            "Level",
+            "Sponsor",
+            "Region",
+            "Status",
+            "Team size",
+            "Joined",
+        ];
+        let levels = ImportLevels {
+            max: 5,
+            names: vec![("联创".into(), 1), ("总代".into(), 2)],
+        };
+        for (names, status) in [(zh, "冻结"), (en, "Frozen")] {
+            let cols = header(&names);
+            let cells = [
+                "B7",
+                "李四",
+                "139-1234-5678",
+                "lisi",
+                "总代",
+                "A1",
+                "广东深圳",
+                status,
+                "3",
+                "2026-11-06 10:00",
+            ];
+            let r = cols.parse_with(4, &cells, &levels).unwrap();
+            assert_eq!(
+                (r.id.as_str(), r.name.as_str(), r.phone.as_str(), r.level),
+                ("B7", "李四", "13912345678", 2)
+            );
+            assert_eq!(r.sponsor_id.as_deref(), Some("A1"));
+            assert_eq!(r.status, AgentStatus::Frozen);
+            // 2026-11-06 10:00 Beijing = 02:00 UTC.
+            assert_eq!(
+                r.joined_at_ms,
+                parse_rfc3339_ms("2026-11-06T02:00:00Z").unwrap()
+            );
+        }
+        // Problems name the column as the file does.
+        let cols = header(&zh);
+        assert_eq!(cols.header_of("sponsor_id"), "上级");
+        assert_eq!(cols.header_of(""), "");
+        let mut cells = ["B7", "李四", "1391111", "", "7", "", "", "休眠", "", "昨天"];
+        let problems = cols.parse_with(3, &cells, &levels).unwrap_err();
+        assert_eq!(
+            problems
+                .iter()
+                .map(|p| (p.column.as_str(), p.kind))
+                .collect::<Vec<_>>(),
+            [
+                ("手机号", ProblemKind::BadPhone),
+                ("等级", ProblemKind::BadLevel),
+                ("状态", ProblemKind::BadStatus),
+                ("加入时间", ProblemKind::BadTimestamp),
+            ]
+        );
+        // A masked export (no permission to see personal data) is named so.
+        cells = [
+            "B7",
+            "李*",
+            "139****5678",
+            "li******si",
+            "1",
+            "",
+            "",
+            "正常",
+            "",
+            "2026-01-01",
+        ];
+        let problems = cols.parse_with(3, &cells, &levels).unwrap_err();
+        assert!(problems.iter().all(|p| p.kind == ProblemKind::Masked));
+        assert_eq!(problems.len(), 3);
+        // A missing column lists the names it may have.
+        let problems = AgentColumns::from_header(&zh[..9]).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].column, "joined_at");
+        assert!(problems[0].value.contains("加入时间"));
+    }
+
+    #[test]
+    fn statuses_as_the_spec_and_the_staff_export_write_them() {
+        for (cell, want) in [
+            ("active", Some(AgentStatus::Active)),
+            ("frozen", Some(AgentStatus::Frozen)),
+            ("正常", Some(AgentStatus::Active)),
+            ("冻结", Some(AgentStatus::Frozen)),
+            ("Active", Some(AgentStatus::Active)),
+            ("Frozen", Some(AgentStatus::Frozen)),
+            // Terminated agents come back frozen, as the exchange export writes them.
+            ("已清退", Some(AgentStatus::Frozen)),
+            ("Terminated", Some(AgentStatus::Frozen)),
+            ("terminated", None),
+            ("sleeping", None),
+            ("", None),
+        ] {
+            assert_eq!(AgentStatus::parse_import_cell(cell), want, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn levels_by_number_or_by_name() {
+        let levels = ImportLevels {
+            max: 3,
+            names: vec![("联创".into(), 1), ("特约".into(), 3), ("废弃".into(), 7)],
+        };
+        assert_eq!(levels.parse("2"), Some(2));
+        assert_eq!(levels.parse(" 联创 "), Some(1));
+        assert_eq!(levels.parse("特约"), Some(3));
+        assert_eq!(levels.parse("废弃"), None, "beyond the highest level");
+        assert_eq!(levels.parse("4"), None);
+        assert_eq!(levels.parse("总代"), None);
+    }
+
+    #[test]
+    fn joined_at_as_typed_in_excel_is_beijing_time() {
+        let utc = |s: &str| parse_rfc3339_ms(s).unwrap();
+        for (typed, want) in [
+            ("2026-11-06", utc("2026-11-05T16:00:00Z")),
+            ("2026/11/6", utc("2026-11-05T16:00:00Z")),
+            ("2026/11/6 10:00", utc("2026-11-06T02:00:00Z")),
+            ("2026-11-06 10:00:05", utc("2026-11-06T02:00:05Z")),
+            ("2026-1-5 9:30", utc("2026-01-05T01:30:00Z")),
+            ("2026.11.06", utc("2026-11-05T16:00:00Z")),
+            ("2026年11月6日", utc("2026-11-05T16:00:00Z")),
+            ("2026年11月6日 23:59:59", utc("2026-11-06T15:59:59Z")),
+            (" 2026/11/6  10:00 ", utc("2026-11-06T02:00:00Z")),
+            ("2028/2/29", utc("2028-02-28T16:00:00Z")),
+            // Beijing kept summer time 1986-1991: the tz database knows.
+            ("1988-07-01 12:00", utc("1988-07-01T03:00:00Z")),
+            // RFC 3339 as before, strict.
+            ("2026-11-30T14:05:09+08:00", utc("2026-11-30T06:05:09Z")),
+            ("2026-11-30T06:05:09.5Z", utc("2026-11-30T06:05:09.5Z")),
+        ] {
+            assert_eq!(parse_joined_at_ms(typed), Some(want), "{typed:?}");
+        }
+        for typed in [
+            "2026-11-30 14:05:09+08:00", // an offset means RFC 3339: no space
+            "2026-11-30T14:05:09",       // RFC 3339 without offset
+            "2026-11-30 14:05:09-07:00",
+            "2026-02-29",
+            "2026/13/1",
+            "2026/11/31",
+            "2026-11/06",
+            "26/11/6",
+            "6/11/2026",
+            "2026/11/6 24:00",
+            "2026/11/6 10",
+            "2026/11/6 10:0",
+            "2026/11/6 10:00:60",
+            "2026/11/6 10:00:00.5",
+            "2026/11/6T10:00",
+            "2026/11/6 上午10:00",
+            "1899-12-31",
+            "2026年11月6",
+            "２０２６/11/6",
+            "46332",
+            "",
+            "昨天",
+        ] {
+            assert_eq!(parse_joined_at_ms(typed), None, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn typed_times_agree_with_jiff_in_beijing() {
+        let mut rng = Rng(7);
+        for _ in 0..20_000 {
+            // Any second from 1900 to 2100, written as Beijing wall time.
+            let secs = -2_208_988_800 + (rng.next() % 6_311_433_600) as i64;
+            let zoned = jiff::Timestamp::from_second(secs)
+                .unwrap()
+                .to_zoned(crate::time::beijing().clone());
+            for (format, whole) in [("%Y-%m-%d %H:%M:%S", 1), ("%Y/%-m/%-d %H:%M", 60)] {
+                let typed = zoned.strftime(format).to_string();
+                // The wall time typed (to the minute in the second format),
+                // back to an instant through jiff; a wall time the summer
+                // times of 1986-1991 repeat is the earlier instant.
+                let civil = zoned.datetime();
+                let civil = if whole == 60 {
+                    civil.with().second(0).build().unwrap()
+                } else {
+                    civil
+                };
+                let want = civil
+                    .to_zoned(crate::time::beijing().clone())
+                    .unwrap()
+                    .timestamp()
+                    .as_second();
+                assert_eq!(parse_joined_at_ms(&typed), Some(want * 1000), "{typed}");
+            }
+        }
+    }
+
+    #[test]
+    fn excel_serials_become_typed_dates() {
+        // 46332 is 2026-11-06 in Excel's 1900 date system.
+        assert_eq!(
+            excel_serial_text(46332.0).as_deref(),
+            Some("2026-11-06 00:00:00")
+        );
+        assert_eq!(
+            excel_serial_text(46332.416_666_666_7).as_deref(),
+            Some("2026-11-06 10:00:00")
+        );
+        assert_eq!(
+            excel_serial_text(61.0).as_deref(),
+            Some("1900-03-01 00:00:00")
+        );
+        assert_eq!(
+            excel_serial_text(25569.0).as_deref(),
+            Some("1970-01-01 00:00:00")
+        );
+        for bad in [60.0, 0.0, -1.0, f64::NAN, f64::INFINITY, 3e6] {
+            assert_eq!(excel_serial_text(bad), None, "{bad}");
+        }
+        let text = excel_serial_text(46332.5).unwrap();
+        assert_eq!(
+            parse_joined_at_ms(&text),
+            parse_rfc3339_ms("2026-11-06T04:00:00Z")
         );
     }
 

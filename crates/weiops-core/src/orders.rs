@@ -307,6 +307,8 @@ impl OrderColumns {
         exact(LEVEL, level.is_some(), OrderProblemKind::BadLevel);
         let retail = parse_fen(cell(RETAIL));
         exact(RETAIL, retail.is_some(), OrderProblemKind::BadAmount);
+        // Strict RFC 3339 with an offset, unlike an agent's joined_at
+        // (agents::parse_joined_at_ms says why).
         let paid_at_ms = parse_rfc3339_ms(cell(PAID_AT));
         exact(
             PAID_AT,

@@ -1,0 +1,15 @@
+//! 品牌信息 (系统设置): the pages and API that edit the brand weiops runs
+//! for, and the public logo. The values and their checks live in
+//! crate::settings::brand, below the page layer, because every page's
+//! title and header read them.
+
+pub mod api;
+mod pages;
+
+use axum::Router;
+
+use crate::http::AppState;
+
+pub fn router() -> Router<AppState> {
+    pages::router()
+}
