@@ -1875,17 +1875,23 @@ fn yuan(fen: i64) -> String {
 /// Waits until the text of `css` contains `needle` (pages that refresh
 /// themselves, such as a running job).
 async fn wait_text(client: &Client, css: &str, needle: &str, within: Duration) -> String {
+    wait_text_any(client, css, &[needle], within).await
+}
+
+/// Waits until the text of `css` contains one of `needles`; an element
+/// replaced by a page refresh in between is looked up again.
+async fn wait_text_any(client: &Client, css: &str, needles: &[&str], within: Duration) -> String {
     let deadline = Instant::now() + within;
     loop {
         if let Ok(element) = client.find(Locator::Css(css)).await
             && let Ok(text) = element.text().await
-            && text.contains(needle)
+            && needles.iter().any(|n| text.contains(n))
         {
             return text;
         }
         if Instant::now() >= deadline {
             screenshot(client, "failed-wait").await;
-            panic!("{css} did not come to contain {needle:?} within {within:?}");
+            panic!("{css} did not come to contain one of {needles:?} within {within:?}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -1904,7 +1910,11 @@ async fn select_label(client: &Client, css: &str, label: &str) {
         )
         .await
         .unwrap();
-    assert_eq!(picked, json!(true), "no option {label:?} in {css}: {picked}");
+    assert_eq!(
+        picked,
+        json!(true),
+        "no option {label:?} in {css}: {picked}"
+    );
 }
 
 /// Ticks a checkbox unless it is ticked already.
@@ -2127,13 +2137,7 @@ async fn a_new_brand_walks_from_a_template_to_earnings_that_equal_the_wallet() {
             wait_for(&client, "[data-testid=confirm]").await;
             screenshot(&client, "walk-settlement-approve-confirm-1280").await;
             click(&client, "[data-testid=confirm]").await;
-            wait_text(
-                &client,
-                "[data-testid=settlement-status]",
-                "已审批",
-                WAIT,
-            )
-            .await;
+            wait_text(&client, "[data-testid=settlement-status]", "已审批", WAIT).await;
             screenshot(&client, "walk-settlement-approved-1280").await;
         })
         .await;
@@ -2153,13 +2157,7 @@ async fn a_new_brand_walks_from_a_template_to_earnings_that_equal_the_wallet() {
             wait_for(&client, "[data-testid=confirm]").await;
             screenshot(&client, "walk-settlement-pay-confirm-1280").await;
             click(&client, "[data-testid=confirm]").await;
-            wait_text(
-                &client,
-                "[data-testid=settlement-status]",
-                "已发放",
-                WAIT,
-            )
-            .await;
+            wait_text(&client, "[data-testid=settlement-status]", "已发放", WAIT).await;
             screenshot(&client, "walk-settlement-paid-1280").await;
         })
         .await;
@@ -2176,6 +2174,53 @@ async fn a_new_brand_walks_from_a_template_to_earnings_that_equal_the_wallet() {
 async fn walk_setup_desktop(client: Client, app: &TestApp) -> (String, String) {
     sign_in_admin(&client, app, DESKTOP).await;
     screenshot(&client, "walk-dashboard-1280").await;
+
+    // 0. The brand: its name, and the account agents transfer to.
+    client.goto(&app.url("/settings/brand")).await.unwrap();
+    wait_for(&client, "[data-testid=brand-save]").await;
+    fill(
+        &client,
+        "[data-testid=brand-form] input[name=name]",
+        "花漾美研",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=brand-form] input[name=short_name]",
+        "花漾",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=brand-form] input[name=service_phone]",
+        "400-820-8820",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=bank-row] input[name=account_name]",
+        "杭州花漾美研科技有限公司",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=bank-row] input[name=bank]",
+        "招商银行杭州分行",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=bank-row] input[name=account_number]",
+        "571900012310888",
+    )
+    .await;
+    screenshot(&client, "walk-brand-1280").await;
+    click(&client, "[data-testid=brand-save]").await;
+    wait_for(&client, ".flash-success").await;
+    assert!(
+        text_of(&client, ".sidebar").await.contains("花漾"),
+        "the brand in the shell"
+    );
 
     // 1. The org template: preview, apply, confirm.
     client.goto(&app.url("/org/templates")).await.unwrap();
@@ -2237,19 +2282,14 @@ async fn walk_setup_desktop(client: Client, app: &TestApp) -> (String, String) {
         .await
         .unwrap();
     click(&client, "[data-testid=agents-import-submit]").await;
-    let status = wait_text(
+    // The import runs as a job; its page refreshes itself until done.
+    let status = wait_text_any(
         &client,
         "[data-testid=job-status]",
-        "",
+        &["已完成", "失败"],
         Duration::from_secs(30),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut status = status;
-    while !(status.contains("完成") || status.contains("失败")) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        status = text_of(&client, "[data-testid=job-status]").await;
-    }
     screenshot(&client, "walk-agents-imported-1280").await;
     assert!(
         !status.contains("失败"),
@@ -2262,6 +2302,11 @@ async fn walk_setup_desktop(client: Client, app: &TestApp) -> (String, String) {
     assert!(
         agents.contains("王三") && agents.contains("市级代理"),
         "agents: {agents}"
+    );
+    // Dates as typed in Excel, read in Beijing time.
+    assert!(
+        agents.contains("2026-02-01 09:30") && agents.contains("2026-03-01 00:00"),
+        "joined: {agents}"
     );
     screenshot(&client, "walk-agents-1280").await;
 
@@ -2277,7 +2322,10 @@ async fn walk_setup_desktop(client: Client, app: &TestApp) -> (String, String) {
     let product = path(&client).await;
     assert!(product.starts_with("/products/"), "product page: {product}");
     // Adding a SKU opens its page, with its price for every level.
-    for (code, spec, retail) in [("FACE-1", "10片/盒", "239.00"), ("FACE-2", "5片/盒", "199.00")] {
+    for (code, spec, retail) in [
+        ("FACE-1", "10片/盒", "239.00"),
+        ("FACE-2", "5片/盒", "199.00"),
+    ] {
         client.goto(&app.url(&product)).await.unwrap();
         wait_for(&client, "[data-testid=sku-add]").await;
         fill(&client, "#add-sku input[name=code]", code).await;
@@ -2331,11 +2379,19 @@ async fn walk_setup_desktop(client: Client, app: &TestApp) -> (String, String) {
     screenshot(&client, "walk-product-1280").await;
 
     // Stock: a warehouse, and both SKUs bought in.
-    client.goto(&app.url("/stock/warehouses/new")).await.unwrap();
+    client
+        .goto(&app.url("/stock/warehouses/new"))
+        .await
+        .unwrap();
     wait_for(&client, "[data-testid=warehouse-save]").await;
     fill(&client, "input[name=code]", "HZ").await;
     fill(&client, "input[name=name]", "杭州总仓").await;
-    fill(&client, "input[name=address]", "浙江省杭州市余杭区仓前街道 1 号").await;
+    fill(
+        &client,
+        "input[name=address]",
+        "浙江省杭州市余杭区仓前街道 1 号",
+    )
+    .await;
     if client
         .find(Locator::Css("input[name=is_default]"))
         .await
@@ -2405,8 +2461,29 @@ async fn walk_order_phone(client: Client, app: &TestApp) -> String {
     );
     assert_fits_phone(&client, "the order page").await;
     screenshot(&client, "walk-portal-order-390").await;
+    // Where to transfer it: the brand's account, the amount, what to write.
+    let to = text_of(&client, "[data-testid=transfer-to]").await;
+    assert!(
+        to.contains("571900012310888") && to.contains("招商银行杭州分行"),
+        "transfer to: {to}"
+    );
+    assert_eq!(
+        text_of(&client, "[data-testid=transfer-amount]").await,
+        yuan(walk::PAID)
+    );
+    client
+        .execute(
+            "document.querySelector('[data-testid=transfer-to]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "walk-portal-order-bank-390").await;
 
-    fill(&client, "input[name=reference]", "工行转账 20260301-001").await;
+    // The agent writes what the page asks for as the transfer's note.
+    let note = text_of(&client, "[data-testid=transfer-reference]").await;
+    assert!(note.contains(&no), "the note names the order: {note}");
+    fill(&client, "input[name=reference]", &note).await;
     click(&client, "[data-testid=submit-transfer]").await;
     wait_for(&client, "[data-testid=transfer-pending]").await;
     screenshot(&client, "walk-portal-order-transfer-390").await;
@@ -2453,7 +2530,12 @@ async fn walk_ship_desktop(client: Client, app: &TestApp, no: &str, password: &s
     wait_for(&client, "[data-testid=parcels]").await;
     screenshot(&client, "walk-shipping-1280").await;
     select_label(&client, &format!("select[name=carrier_{no}]"), "顺丰").await;
-    fill(&client, &format!("input[name=tracking_{no}]"), "SF1000200030").await;
+    fill(
+        &client,
+        &format!("input[name=tracking_{no}]"),
+        "SF1000200030",
+    )
+    .await;
     click(&client, "[data-testid=mark-shipped]").await;
     wait_for(&client, ".flash-success").await;
     let shipped = text_of(&client, "[data-testid=shipments]").await;
@@ -2471,7 +2553,9 @@ async fn walk_compute_desktop(client: Client, app: &TestApp, period: &str) -> i6
     client.goto(&app.url("/finance/settlements")).await.unwrap();
     let form = wait_for(&client, "[data-testid=create-settlement]").await;
     let month = client
-        .find(Locator::Css("[data-testid=create-settlement] input[name=period]"))
+        .find(Locator::Css(
+            "[data-testid=create-settlement] input[name=period]",
+        ))
         .await
         .unwrap()
         .prop("value")
