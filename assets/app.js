@@ -1,5 +1,6 @@
 // weiops page behaviour. Everything works without this file; it only adds
-// conveniences: "select all" checkboxes, group toggles, closing menus.
+// conveniences: "select all" checkboxes, group toggles, closing menus, the
+// portal shop's running total.
 (function () {
   "use strict";
   document.addEventListener("change", function (e) {
@@ -59,4 +60,34 @@
   }
   document.addEventListener("change", syncBatch);
   syncBatch();
+  // The portal shop's running total: quantity × the agent's level price,
+  // added up in whole fen (integers, never fractions of a yuan) and written
+  // as the server writes money. Placing the order prices it again there.
+  function fenText(fen) {
+    if (!Number.isSafeInteger(fen)) return "—";
+    var yuan = String(Math.floor(fen / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var rest = String(fen % 100);
+    return "¥" + yuan + "." + (rest.length < 2 ? "0" + rest : rest);
+  }
+  function syncCart(form) {
+    var units = 0, fen = 0;
+    form.querySelectorAll("[data-price-fen]").forEach(function (item) {
+      var input = item.querySelector("input[type=number]");
+      var typed = input ? input.value.trim() : "";
+      // Anything but a whole number counts as none, as on the server.
+      if (!/^\+?\d+$/.test(typed)) return;
+      var qty = parseInt(typed, 10);
+      units += qty;
+      fen += qty * parseInt(item.getAttribute("data-price-fen"), 10);
+    });
+    form.querySelectorAll("[data-shop-sum]").forEach(function (el) { el.textContent = fenText(fen); });
+    form.querySelectorAll("[data-shop-units]").forEach(function (el) {
+      el.textContent = el.getAttribute("data-template").replace("%{n}", String(units));
+    });
+  }
+  document.addEventListener("input", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-shop]");
+    if (form) syncCart(form);
+  });
+  document.querySelectorAll("form[data-shop]").forEach(syncCart);
 })();

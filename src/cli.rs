@@ -68,7 +68,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a staff account. Without --password-stdin a random password is
-    /// printed, to be changed at first sign-in.
+    /// printed, to be changed at first sign-in; a password given on standard
+    /// input is taken as the holder's own (an operator creating their own
+    /// account) and stands.
     Create {
         username: String,
         /// Role code to give, e.g. `admin`; repeat for several.
@@ -279,9 +281,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 password,
                 role_ids,
             };
-            let (id, generated) = users::create(&db, &Actor::system("cli"), &input)
-                .await
-                .map_err(describe)?;
+            // A password typed here is the operator's own (their account at
+            // the server); a printed one is not, so it must be changed.
+            let created = if password_stdin {
+                users::create_own(&db, &Actor::system("cli"), &input).await
+            } else {
+                users::create(&db, &Actor::system("cli"), &input).await
+            };
+            let (id, generated) = created.map_err(describe)?;
             println!(
                 "created user #{id} {}",
                 input.username.trim().to_ascii_lowercase()

@@ -135,6 +135,42 @@ pub fn grouped() -> Vec<(&'static str, Vec<&'static PermissionDef>)> {
         .collect()
 }
 
+/// A grant pattern in words for people: `*` is "全部权限", `promotion.*`
+/// "推广（全部权限）", `*.read` "所有模块：查看", a catalogue code its own
+/// name, and a code a later module will define (`reports.read`) its domain
+/// and action. Anything else (a stale code in a custom template) shows as it
+/// is, so nothing is hidden.
+pub fn pattern_label(pattern: &str, locale: crate::i18n::Locale) -> String {
+    if pattern == "*" {
+        return locale.t("perm_pattern.all");
+    }
+    if is_known(pattern) {
+        return locale.t(&format!("perm.{pattern}"));
+    }
+    let Some((domain, action)) = pattern.split_once('.') else {
+        return pattern.to_string();
+    };
+    let action_name = |a: &str| locale.try_t(&format!("perm_action.{a}"));
+    let domain_name = |d: &str| {
+        DOMAINS
+            .contains(&d)
+            .then(|| locale.t(&format!("perm_group.{d}")))
+    };
+    match (domain, action) {
+        ("*", a) => {
+            action_name(a).map(|a| locale.tf("perm_pattern.every_domain", &[("action", &a)]))
+        }
+        (d, "*") => domain_name(d).map(|d| locale.tf("perm_pattern.domain_all", &[("domain", &d)])),
+        (d, a) => domain_name(d).zip(action_name(a)).map(|(d, a)| {
+            locale.tf(
+                "perm_pattern.domain_action",
+                &[("domain", &d), ("action", &a)],
+            )
+        }),
+    }
+    .unwrap_or_else(|| pattern.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +227,33 @@ mod tests {
                 .count()
         );
         assert_eq!(covered(["*"]).len(), PERMISSIONS.len());
+    }
+
+    #[test]
+    fn patterns_in_words() {
+        use crate::i18n::Locale;
+        assert_eq!(pattern_label("*", Locale::ZhCn), "全部权限");
+        assert_eq!(
+            pattern_label("promotion.*", Locale::ZhCn),
+            "推广（全部权限）"
+        );
+        assert_eq!(pattern_label("users.read", Locale::ZhCn), "查看用户");
+        assert_eq!(
+            pattern_label("reports.read", Locale::ZhCn),
+            "数据报表：查看"
+        );
+        assert_eq!(pattern_label("*.read", Locale::ZhCn), "所有模块：查看");
+        assert_eq!(
+            pattern_label("promotion.*", Locale::En),
+            "Promotion (all permissions)"
+        );
+        assert_eq!(pattern_label("nope.fly", Locale::ZhCn), "nope.fly");
+        // Every action a `*.<action>` pattern may name has a name.
+        for a in ACTIONS {
+            assert_ne!(
+                pattern_label(&format!("*.{a}"), Locale::En),
+                format!("*.{a}")
+            );
+        }
     }
 }

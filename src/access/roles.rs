@@ -126,8 +126,13 @@ async fn permissions_of(db: &Db, role_id: i64) -> Result<Vec<String>> {
         .collect::<Result<Vec<String>, _>>()?)
 }
 
+/// `user_count` counts each person holding the role once, whether it was
+/// given to them directly or comes with an active post they hold (the same
+/// sources as `principal::ROLES_JOIN`).
 const COLUMNS: &str = "SELECT r.id, r.code, r.name, r.description, r.data_scope, r.builtin, r.created_at, r.updated_at, \
-     (SELECT COUNT(*) FROM user_roles ur WHERE ur.role_id = r.id) AS user_count";
+     (SELECT COUNT(*) FROM users hu WHERE hu.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.role_id = r.id) \
+      OR hu.id IN (SELECT sp.user_id FROM staff_positions sp JOIN positions p ON p.id = sp.position_id \
+      WHERE p.role_id = r.id AND p.status = 'active')) AS user_count";
 const FROM: &str = "FROM roles r";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Role, sqlx::Error> {
@@ -290,7 +295,8 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &RoleInput) -> Resul
     Ok(())
 }
 
-/// Deletes a role nobody holds. The built-in role and roles in use are kept.
+/// Deletes a role nobody holds. The built-in role, roles in use and roles
+/// a post grants are kept.
 #[tracing::instrument(skip(db, actor))]
 pub async fn delete(db: &Db, actor: &Actor, id: i64) -> Result<()> {
     let before = get(db, id).await?;
@@ -305,6 +311,16 @@ pub async fn delete(db: &Db, actor: &Actor, id: i64) -> Result<()> {
         .try_get("n")?;
     if in_use > 0 {
         return Err(Error::Conflict("role.in_use"));
+    }
+    // A post that grants the role (archived ones too: they may be restored)
+    // would be left pointing at nothing.
+    let posts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM positions WHERE role_id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    if posts > 0 {
+        return Err(Error::Conflict("role.granted_by_post"));
     }
     sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
         .bind(id)

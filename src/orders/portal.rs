@@ -90,6 +90,39 @@ impl ShopPage {
     fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|k| self.ctx.t(k))
     }
+
+    /// The cart as typed: (units, quantity × the level price in fen).
+    /// Quantities that are not whole numbers ≥ 0 count as none, as the
+    /// page's script does; placing the order checks them and prices every
+    /// line again, so this figure only guides.
+    fn cart(&self) -> (i64, i64) {
+        let mut units: i64 = 0;
+        let mut fen: i64 = 0;
+        for i in &self.items {
+            let Ok(qty) = self.qty(i.sku_id).trim().parse::<i64>() else {
+                continue;
+            };
+            if qty <= 0 {
+                continue;
+            }
+            units = units.saturating_add(qty);
+            fen = fen.saturating_add(qty.saturating_mul(i.unit_price_fen));
+        }
+        (units, fen)
+    }
+
+    /// The first letter of a product without a picture, in its place.
+    fn initial(&self, name: &str) -> String {
+        name.chars().next().map(String::from).unwrap_or_default()
+    }
+
+    fn cart_units(&self) -> i64 {
+        self.cart().0
+    }
+
+    fn cart_total(&self) -> String {
+        money(self.cart().1)
+    }
 }
 
 async fn render_shop(

@@ -1388,6 +1388,29 @@ impl TemplatePreview {
         self.plan.count(PlanAction::Exists) as i64
     }
 
+    /// A department of the template by name (the code when unknown).
+    fn department_name(&self, code: &str) -> String {
+        self.template
+            .departments
+            .iter()
+            .find(|d| d.code == code)
+            .map_or_else(|| code.to_string(), |d| d.name.clone())
+    }
+
+    /// A role of the template by name (the code when unknown).
+    fn role_name(&self, code: &str) -> String {
+        self.template
+            .roles
+            .iter()
+            .find(|r| r.code == code)
+            .map_or_else(|| code.to_string(), |r| r.name.clone())
+    }
+
+    /// A grant pattern in the reader's words.
+    fn permission_label(&self, pattern: &str) -> String {
+        crate::access::catalog::pattern_label(pattern, self.ctx.locale)
+    }
+
     fn depth(&self, code: &str) -> usize {
         let mut depth = 0;
         let mut cur = self
@@ -1464,7 +1487,9 @@ async fn template_apply(
                 ("m", &plan.count(PlanAction::Exists).to_string()),
             ],
         );
-        return Ok(web::confirm(
+        // Applying only adds (what exists is reused, nothing is changed or
+        // removed): a normal confirmation, not a red one.
+        return Ok(web::confirm_safe(
             ctx,
             msg,
             &format!("/org/templates/{id}"),

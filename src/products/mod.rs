@@ -5,10 +5,11 @@
 
 pub mod api;
 pub mod pages;
+pub mod portal;
 pub mod store;
 
 use crate::http::AppState;
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router()
+    pages::router().merge(portal::router())
 }

@@ -533,6 +533,12 @@ async fn image(
     Path(id): Path<i64>,
 ) -> Result<Response> {
     let p = store::get(&s.db, id).await?;
+    image_response(&s, p).await
+}
+
+/// The picture of a product as stored in `<data-dir>/uploads`: for staff
+/// here, for agents in the portal's shop (`super::portal`).
+pub(crate) async fn image_response(s: &AppState, p: store::Product) -> Result<Response> {
     let (Some(dir), Some(file)) = (s.settings.data_dir.as_ref(), p.image) else {
         return Err(Error::NotFound);
     };

@@ -1053,7 +1053,11 @@ pub async fn price_history(db: &Db, sku_id: i64) -> Result<Vec<PriceChange>> {
 pub struct SkuPrice {
     pub sku_id: i64,
     pub sku_code: String,
+    pub product_id: i64,
     pub product_name: String,
+    /// The product has a picture (served to agents at
+    /// `/m/products/{product_id}/image`).
+    pub has_image: bool,
     pub spec: String,
     pub retail_fen: i64,
     /// The level's price: the SKU's override, else retail at the level's rate.
@@ -1065,8 +1069,8 @@ pub struct SkuPrice {
 
 /// The columns [`price_from_row`] reads, of `skus s`, `products p` and the
 /// level's override `sku_level_prices lp`.
-pub(crate) const PRICE_COLUMNS: &str = "s.id, s.code, p.name AS product_name, s.spec, s.retail_fen, s.weight_g, \
-     s.on_sale, p.on_sale AS product_on_sale, lp.price_fen";
+pub(crate) const PRICE_COLUMNS: &str = "s.id, s.code, p.id AS product_id, p.name AS product_name, p.image AS product_image, \
+     s.spec, s.retail_fen, s.weight_g, s.on_sale, p.on_sale AS product_on_sale, lp.price_fen";
 
 /// The SKUs with their products and the override of the level bound as `$1`.
 const PRICE_FROM: &str = "FROM skus s JOIN products p ON p.id = s.product_id \
@@ -1090,7 +1094,9 @@ pub(crate) fn price_from_row(r: &sqlx::any::AnyRow, rate: Bp) -> Result<SkuPrice
     Ok(SkuPrice {
         sku_id: r.try_get("id")?,
         sku_code: r.try_get("code")?,
+        product_id: r.try_get("product_id")?,
         product_name: r.try_get("product_name")?,
+        has_image: r.try_get::<Option<String>, _>("product_image")?.is_some(),
         spec: r.try_get("spec")?,
         retail_fen: retail,
         unit_price_fen: unit_price(Fen(retail), rate, own.map(Fen)).0,

@@ -175,9 +175,13 @@ fn filter_where(viewer: &Principal, f: &UserFilter) -> Where {
         w.and("u.status = ?", [s.into()]);
     }
     if let Some(r) = f.role_id {
+        // Holders directly or through an active post, as the role list
+        // counts them (principal::ROLES_JOIN).
         w.and(
-            "EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role_id = ?)",
-            [r.into()],
+            "(EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role_id = ?) \
+             OR EXISTS (SELECT 1 FROM staff_positions xs JOIN positions xp ON xp.id = xs.position_id \
+             WHERE xs.user_id = u.id AND xp.role_id = ? AND xp.status = 'active'))",
+            [r.into(), r.into()],
         );
     }
     w
@@ -281,7 +285,8 @@ pub struct NewUser {
     pub display_name: String,
     #[serde(default)]
     pub phone: Option<String>,
-    /// Leave empty to generate one; the user must change it at first sign-in.
+    /// Leave empty to generate one. Either way the user must change it at
+    /// first sign-in: it was not chosen by them.
     #[serde(default)]
     pub password: Option<String>,
     #[serde(default)]
@@ -350,11 +355,36 @@ pub(crate) async fn write_roles(tx: &mut Tx<'_>, user_id: i64, role_ids: &[i64])
     Ok(())
 }
 
-/// Creates an account. Returns its id and, when none was given, the
-/// generated password (shown once).
+/// Creates an account for someone else (an administrator's form, the API,
+/// first start). Returns its id and, when none was given, the generated
+/// password (shown once).
+///
+/// One rule for every password: one set by anybody but the account holder
+/// (typed by an administrator, generated, reset, set by a staff import or
+/// when staff are added to the organisation) must be changed at first
+/// sign-in; only the holder's own change clears the mark.
 #[tracing::instrument(skip(db, actor, input), fields(username = %input.username))]
 pub async fn create(db: &Db, actor: &Actor, input: &NewUser) -> Result<(i64, Option<String>)> {
     let prepared = prepare(db, input, &mut FieldErrors::default()).await?;
+    insert_alone(db, actor, prepared).await
+}
+
+/// Creates an account whose password its holder typed themself: the
+/// command line's `user create --password-stdin` (an operator making their
+/// own account at the server) and test fixtures. A generated password must
+/// still be changed.
+#[tracing::instrument(skip(db, actor, input), fields(username = %input.username))]
+pub async fn create_own(db: &Db, actor: &Actor, input: &NewUser) -> Result<(i64, Option<String>)> {
+    let mut prepared = prepare(db, input, &mut FieldErrors::default()).await?;
+    prepared.must_change = prepared.generated.is_some();
+    insert_alone(db, actor, prepared).await
+}
+
+async fn insert_alone(
+    db: &Db,
+    actor: &Actor,
+    prepared: PreparedUser,
+) -> Result<(i64, Option<String>)> {
     let mut tx = db.begin_write().await?;
     let id = insert(&mut tx, actor, &prepared).await?;
     tx.commit().await?;
@@ -372,6 +402,8 @@ pub struct PreparedUser {
     /// The generated password (shown once), when none was given.
     pub generated: Option<String>,
     pub role_ids: Vec<i64>,
+    /// Set unless the holder chose the password (see `create`).
+    must_change: bool,
 }
 
 /// Validates `input`, adding to `errors` (which may already hold the
@@ -443,6 +475,7 @@ pub async fn hash_new(c: CheckedUser) -> Result<PreparedUser> {
         phone: c.phone,
         generated: c.generated,
         role_ids: c.role_ids,
+        must_change: true,
     })
 }
 
@@ -457,7 +490,7 @@ pub async fn insert(tx: &mut Tx<'_>, actor: &Actor, p: &PreparedUser) -> Result<
     .bind(&p.display_name)
     .bind(&p.phone)
     .bind(&p.hash)
-    .bind(i64::from(p.generated.is_some()))
+    .bind(i64::from(p.must_change))
     .bind(now)
     .fetch_one(&mut **tx)
     .await
@@ -466,6 +499,7 @@ pub async fn insert(tx: &mut Tx<'_>, actor: &Actor, p: &PreparedUser) -> Result<
     write_roles(tx, id, &p.role_ids).await?;
     let created = serde_json::json!({
         "username": p.username, "display_name": p.display_name, "phone": p.phone, "role_ids": p.role_ids,
+        "must_change_password": p.must_change,
     });
     audit::record(
         tx,
@@ -618,7 +652,10 @@ pub async fn set_active(db: &Db, actor: &Actor, id: i64, active: bool) -> Result
 
 /// Gives the user a new password, ends their sessions and lifts a lock.
 /// Without `chosen`, the password is random and must be changed at next
-/// sign-in. Returns the password (shown once).
+/// sign-in (see `create`). `chosen` is only the command line's
+/// `--password-stdin`, an operator at the server setting their own
+/// password (a locked-out administrator): it stands. Returns the password
+/// (shown once).
 #[tracing::instrument(skip(db, actor, chosen))]
 pub async fn reset_password(
     db: &Db,

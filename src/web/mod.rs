@@ -465,6 +465,9 @@ pub struct ConfirmPage {
     pub fields: Vec<(String, String)>,
     pub cancel_href: String,
     pub button: String,
+    /// Red for a step that removes or undoes something; the primary style
+    /// for one that only adds (applying an org template).
+    pub danger: bool,
 }
 
 /// Asks before acting. `fields` are re-posted unchanged with `confirm=yes`.
@@ -476,6 +479,31 @@ pub fn confirm(
     cancel_href: &str,
     button_key: &str,
 ) -> Response {
+    confirm_styled(ctx, message, action, fields, cancel_href, button_key, true)
+}
+
+/// Asks before a step that destroys nothing: the same page with the
+/// primary button instead of the red one.
+pub fn confirm_safe(
+    ctx: PageCtx,
+    message: String,
+    action: &str,
+    fields: Vec<(String, String)>,
+    cancel_href: &str,
+    button_key: &str,
+) -> Response {
+    confirm_styled(ctx, message, action, fields, cancel_href, button_key, false)
+}
+
+fn confirm_styled(
+    ctx: PageCtx,
+    message: String,
+    action: &str,
+    fields: Vec<(String, String)>,
+    cancel_href: &str,
+    button_key: &str,
+    danger: bool,
+) -> Response {
     let button = ctx.t(button_key);
     let ctx = ctx.titled("confirm.title", &[]);
     page(ConfirmPage {
@@ -485,6 +513,7 @@ pub fn confirm(
         fields,
         cancel_href: cancel_href.to_string(),
         button,
+        danger,
     })
 }
 

@@ -241,3 +241,142 @@ async fn bearer_requests_without_cookies_need_no_origin() {
         .unwrap();
     assert_eq!(res.status(), 201);
 }
+
+/// The roles of a fresh install, by code, as the API lists them.
+async fn roles_by_code(app: &crate::common::TestApp, c: &reqwest::Client) -> serde_json::Value {
+    let page: serde_json::Value = c
+        .get(app.url("/api/v1/roles?per_page=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut out = serde_json::Map::new();
+    for r in page["items"].as_array().unwrap() {
+        out.insert(r["code"].as_str().unwrap().to_string(), r.clone());
+    }
+    serde_json::Value::Object(out)
+}
+
+#[tokio::test]
+async fn the_admin_role_is_dated_from_the_install_not_1970() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    let roles = roles_by_code(&app, &c).await;
+    let created = roles["admin"]["created_at"].as_i64().unwrap();
+    // A new install: the time the migration ran (2026 or later here).
+    assert!(created > 1_700_000_000_000, "{created}");
+    assert_eq!(roles["admin"]["updated_at"], roles["admin"]["created_at"]);
+    let html = c
+        .get(app.url("/roles"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("1970-01-01"), "{html}");
+
+    // An install made before the fix: the role takes the first account's
+    // time. Replays the migration's SQL on the seed's 0.
+    sqlx::query("UPDATE roles SET created_at = 0, updated_at = 0 WHERE code = 'admin'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let engine = match app.db.engine {
+        weiops::db::Engine::Sqlite => "sqlite",
+        weiops::db::Engine::Postgres => "postgres",
+    };
+    let sql = std::fs::read_to_string(format!(
+        "{}/migrations/{engine}/20261213000301_admin_role_time.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let code: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for statement in code.split(';').filter(|s| !s.trim().is_empty()) {
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+    use sqlx::Row;
+    let first: i64 = sqlx::query("SELECT MIN(created_at) AS t FROM users")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+        .get("t");
+    let roles = roles_by_code(&app, &c).await;
+    assert_eq!(roles["admin"]["created_at"], first);
+    assert_eq!(roles["admin"]["updated_at"], first);
+}
+
+#[tokio::test]
+async fn a_roles_user_count_includes_holders_through_their_post() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    let res = c
+        .post(app.url("/api/v1/org/templates/weishang-core/apply"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let post = weiops::org::positions::find_by_code(&app.db, "customer_service")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let service_role = roles_by_code(&app, &c).await["service_agent"]["id"]
+        .as_i64()
+        .unwrap();
+    for (username, direct) in [("kefu1", false), ("kefu2", true)] {
+        let mut body = serde_json::json!({"username": username, "display_name": username,
+            "primary_position_id": post});
+        if direct {
+            // Also given the role directly: still one person.
+            body["role_ids"] = serde_json::json!([service_role]);
+        }
+        let res = c
+            .post(app.url("/api/v1/org/staff"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let roles = roles_by_code(&app, &c).await;
+    assert_eq!(roles["service_agent"]["user_count"], 2);
+    assert_eq!(roles["admin"]["user_count"], 1);
+    assert_eq!(roles["finance_staff"]["user_count"], 0);
+    // The count links to the users list filtered by the role: the same people.
+    let list = c
+        .get(app.url(&format!("/users?role={service_role}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("kefu1") && list.contains("kefu2"), "{list}");
+
+    // A role no one holds yet but a post grants cannot be deleted from
+    // under that post.
+    let finance_role = roles["finance_staff"]["id"].as_i64().unwrap();
+    let res = c
+        .delete(app.url(&format!("/api/v1/roles/{finance_role}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("岗位"),
+        "{body}"
+    );
+    assert!(roles_by_code(&app, &c).await["finance_staff"].is_object());
+}

@@ -312,6 +312,77 @@ async fn template_pages_preview_then_apply_after_confirming() {
 }
 
 #[tokio::test]
+async fn template_preview_names_departments_and_permissions_and_confirms_plainly() {
+    let app = spawn_app().await;
+    let c = app.login_admin().await;
+    let page = |path: &'static str| {
+        let c = c.clone();
+        let url = app.url(path);
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let preview = page("/org/templates/weishang-core").await;
+    let positions = section(&preview, "plan-positions");
+    // The post 操盘手 sits in 操盘管理 and holds the role 操盘手: names, not codes.
+    assert!(positions.contains("操盘管理"), "{positions}");
+    assert!(
+        !positions.contains("<code>management</code>"),
+        "{positions}"
+    );
+    assert!(
+        !positions.contains("<code>wx_operator</code>"),
+        "{positions}"
+    );
+    let roles = section(&preview, "plan-roles");
+    assert!(roles.contains("全部权限"), "{roles}");
+    assert!(roles.contains("推广（全部权限）"), "{roles}");
+    assert!(roles.contains("数据报表：查看"), "{roles}");
+    assert!(
+        !roles.contains(">promotion.*<") && !roles.contains("<code>*</code>"),
+        "{roles}"
+    );
+    // In English too.
+    let en = c
+        .get(app.url("/org/templates/weishang-core"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Promotion (all permissions)"), "english labels");
+
+    // Applying only adds: the confirmation is not a red, destructive one.
+    let ask = c
+        .post(app.url("/org/templates/weishang-core"))
+        .form(&[("part", "management")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let button = ask
+        .split("data-testid=\"confirm\"")
+        .next()
+        .and_then(|s| s.rsplit("<button").next())
+        .unwrap();
+    assert!(
+        button.contains("btn-primary") && !button.contains("btn-danger"),
+        "{button}"
+    );
+}
+
+/// The HTML of the element marked `data-testid="<id>"` up to its table's end.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-testid=\"{id}\""))
+        .unwrap_or_else(|| panic!("no {id}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</table>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
 async fn department_tree_moves_and_guards() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
@@ -544,7 +615,9 @@ async fn permissions_follow_the_post_immediately() {
         .await
         .unwrap();
     let id = created["staff"]["user_id"].as_i64().unwrap();
-    let xiaoli = app.login("xiaoli", "Xiaoli-2026").await;
+    let xiaoli = app
+        .login_first_time("xiaoli", "Xiaoli-2026", "Xiaoli-own-2026")
+        .await;
     // 客服 handles service and order lookups: no finance, no staff records.
     let me: serde_json::Value = xiaoli
         .get(app.url("/api/v1/me"))
@@ -640,7 +713,9 @@ async fn leaving_disables_the_account_at_once_and_keeps_history() {
         .await
         .unwrap();
     let id = created["staff"]["user_id"].as_i64().unwrap();
-    let ahua = app.login("ahua", "Ahua-2026x").await;
+    let ahua = app
+        .login_first_time("ahua", "Ahua-2026x", "Ahua-own-2026")
+        .await;
     assert_eq!(ahua.get(app.url("/")).send().await.unwrap().status(), 200);
     let ask = admin
         .post(app.url(&format!("/org/staff/{id}/leave")))
@@ -744,7 +819,9 @@ async fn staff_lists_respect_data_scope() {
             .unwrap();
         assert_eq!(res.status(), 201);
     }
-    let lead = app.login("lead", "Scope-pass-1").await;
+    let lead = app
+        .login_first_time("lead", "Scope-pass-1", "Lead-own-2026")
+        .await;
     let page: serde_json::Value = lead
         .get(app.url("/api/v1/org/staff?sort=username"))
         .send()

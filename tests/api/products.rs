@@ -975,7 +975,9 @@ async fn orders_read_prices_per_level() {
         SkuPrice {
             sku_id: a,
             sku_code: "B-1".into(),
+            product_id: p1,
             product_name: "商品 B-PROD".into(),
+            has_image: false,
             spec: "500ml".into(),
             retail_fen: 10000,
             unit_price_fen: 5500,
@@ -1007,9 +1009,9 @@ async fn orders_read_prices_per_level() {
 }
 
 /// The smallest valid PNG: a 1×1 transparent pixel.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     c: &reqwest::Client,
     id: i64,

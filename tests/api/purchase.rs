@@ -1614,3 +1614,83 @@ async fn the_payment_page_offers_what_can_succeed_first() {
         .unwrap();
     assert_eq!(res.status(), 303);
 }
+
+/// The portal's shop shows each product's uploaded picture (served to the
+/// signed-in agent) and the cart's total at the agent's level price.
+#[tokio::test]
+async fn the_portal_shop_shows_pictures_and_a_running_total() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_path_buf();
+    let app = crate::common::spawn_app_with(move |s| s.data_dir = Some(dir)).await;
+    let shop = shop(&app, 10).await;
+    let product: i64 = sqlx::query_scalar("SELECT product_id FROM skus WHERE id = $1")
+        .bind(shop.sku)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let admin = app.login_admin().await;
+    let res = crate::products::upload(
+        &app,
+        &admin,
+        product,
+        crate::products::PNG.to_vec(),
+        "m.png",
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let agent = portal(&app, shop.c, "13800000003").await;
+
+    let page = agent
+        .get(app.url("/m/shop"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let picture = format!("src=\"/m/products/{product}/image\"");
+    assert!(page.contains(&picture), "{page}");
+    // Each line carries its level price (level 4: ¥70.00) for the script
+    // that keeps the total; nothing is chosen yet.
+    assert!(page.contains("data-price-fen=\"7000\""), "{page}");
+    assert!(page.contains("data-testid=\"shop-total\">¥0.00<"), "{page}");
+    assert!(
+        page.contains("/assets/app.js"),
+        "the script that updates it"
+    );
+
+    let res = agent
+        .get(app.url(&format!("/m/products/{product}/image")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), crate::products::PNG);
+    let res = app
+        .client()
+        .get(app.url(&format!("/m/products/{product}/image")))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), 200, "not for someone signed out");
+
+    // A refused order comes back with its quantities and their total,
+    // computed by the server in fen: 3 × ¥70.00.
+    let res = agent
+        .post(app.url("/m/shop"))
+        .form(&[
+            (format!("qty_{}", shop.sku), "3".to_string()),
+            ("fulfilment".to_string(), "ship_to_customer".to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("data-testid=\"shop-total\">¥210.00<"),
+        "{page}"
+    );
+    assert!(page.contains("共 3 件"), "{page}");
+}

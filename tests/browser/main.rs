@@ -1771,7 +1771,7 @@ async fn brand_desktop_flow(
     screenshot(&client, "brand-verify-forged-1280").await;
 
     // The agent's top-up page: where to transfer and what to write.
-    portal_sign_in(&client, app, "D", "13800000004").await;
+    portal_sign_in_as(&client, app, "D", "13800000004").await;
     client.goto(&app.url("/m/topup")).await.unwrap();
     wait_for(&client, "[data-testid=bank-account]").await;
     assert_eq!(
@@ -1792,25 +1792,12 @@ async fn scroll_to(client: &Client, css: &str) {
 }
 
 /// Signs agent `code` in to the portal through its pages, first password changed.
-async fn portal_sign_in(client: &Client, app: &TestApp, code: &str, phone: &str) {
+async fn portal_sign_in_as(client: &Client, app: &TestApp, code: &str, phone: &str) {
     let agent = weiops::agents::store::find_by_code(&app.db, code)
         .await
         .unwrap()
         .expect("agent");
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent.id)
-        .await
-        .unwrap();
-    client.goto(&app.url("/m/login")).await.unwrap();
-    wait_for(client, "[data-testid=portal-login]").await;
-    fill(client, "input[name=phone]", phone).await;
-    fill(client, "input[name=password]", &first).await;
-    click(client, "[data-testid=portal-login]").await;
-    wait_for(client, "[data-testid=portal-password-submit]").await;
-    fill(client, "input[name=current]", &first).await;
-    fill(client, "input[name=new]", "Brand-2026-pw").await;
-    fill(client, "input[name=confirm]", "Brand-2026-pw").await;
-    click(client, "[data-testid=portal-password-submit]").await;
-    wait_for(client, "[data-testid=portal-level]").await;
+    portal_sign_in(client, app, agent.id, phone).await;
 }
 
 async fn brand_phone_flow(client: Client, app: &TestApp, genuine: &str, forged: &str) {
@@ -1830,11 +1817,395 @@ async fn brand_phone_flow(client: Client, app: &TestApp, genuine: &str, forged: 
     assert!(page_width(&client).await <= f64::from(PHONE.width));
     screenshot(&client, "brand-verify-forged-390").await;
 
-    portal_sign_in(&client, app, "B", "13800000002").await;
+    portal_sign_in_as(&client, app, "B", "13800000002").await;
     client.goto(&app.url("/m/topup")).await.unwrap();
     wait_for(&client, "[data-testid=bank-account]").await;
     assert!(page_width(&client).await <= f64::from(PHONE.width));
     screenshot(&client, "brand-topup-390").await;
+}
+
+/// How a table's cells are laid out: cells whose text wraps to more lines
+/// than the row's words need (CJK broken one character a line), and how
+/// far the table's last header reaches past its scroll box's visible edge.
+const TABLE_LAYOUT: &str = r#"
+const table = document.querySelector(arguments[0]);
+const wrap = table.closest('.table-wrap') || table.parentElement;
+const broken = [];
+for (const cell of table.querySelectorAll('td, th')) {
+  const text = cell.innerText.trim();
+  if (!text || cell.offsetParent === null) continue;
+  // The lines the cell's text takes: its boxes' distinct tops.
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  const tops = [];
+  for (const r of range.getClientRects()) {
+    if (r.width > 0 && !tops.some(t => Math.abs(t - r.top) < 6)) tops.push(r.top);
+  }
+  // A short value without spaces on several lines is a word broken apart.
+  if (!/\s/.test(text) && text.length <= 16 && tops.length > 1) broken.push(text);
+}
+const last = table.querySelector('thead th:last-child') || table.querySelector('td:last-child');
+const clipped = last.getBoundingClientRect().right - wrap.getBoundingClientRect().right;
+return {broken, clipped, scrolls: wrap.scrollWidth > wrap.clientWidth,
+        page: document.documentElement.scrollWidth};
+"#;
+
+async fn table_layout(client: &Client, css: &str) -> serde_json::Value {
+    client
+        .execute(TABLE_LAYOUT, vec![json!(css)])
+        .await
+        .unwrap()
+}
+
+/// A product with three SKUs priced for five levels (one with its own
+/// price), the example agents with regions, and the audit entries they make.
+async fn tables_fixture(app: &TestApp) -> i64 {
+    use weiops::products::store as products;
+    let actor = Actor::system("test");
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(&app.db, &actor, AGENTS_EXAMPLE.as_bytes(), &quiet)
+        .await
+        .expect("agents");
+    for (code, province, city) in [
+        ("A", "浙江省", "杭州市"),
+        ("B", "内蒙古自治区", "呼和浩特市"),
+        ("C", "广东省", "深圳市"),
+        ("D", "新疆维吾尔自治区", "乌鲁木齐市"),
+    ] {
+        sqlx::query("UPDATE agents SET province = $1, city = $2 WHERE code = $3")
+            .bind(province)
+            .bind(city)
+            .bind(code)
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+    // An entry by a person with a Chinese name and a long summary: the
+    // audit table's narrow columns must not break 财务专员 apart.
+    let clerk = Actor {
+        user_id: None,
+        name: "财务专员王小明".into(),
+        request_id: String::new(),
+        ip: "192.168.100.200".into(),
+    };
+    let mut tx = app.db.begin_write().await.unwrap();
+    weiops::audit::record(
+        &mut tx,
+        &clerk,
+        weiops::audit::Change::new("agent.update", "agent", 3).summary(
+            "王五的地区改为新疆维吾尔自治区乌鲁木齐市天山区人民路一段一百号，等级由市级代理调整为省级代理",
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let product = products::create(
+        &app.db,
+        &actor,
+        &products::ProductInput {
+            code: "P-MASK".into(),
+            name: "玻尿酸补水面膜".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("product");
+    for (i, spec) in ["10片/盒", "30片/礼盒装", "单片体验装"].iter().enumerate() {
+        let sku = products::create_sku(
+            &app.db,
+            &actor,
+            product,
+            &products::SkuInput {
+                code: format!("MASK-{}", i + 1),
+                spec: spec.to_string(),
+                barcode: format!("690123456789{i}"),
+                retail_fen: 12_800 + 100_000 * i as i64,
+                weight_g: 350,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("sku");
+        if i == 1 {
+            products::set_level_prices(
+                &app.db,
+                &actor,
+                sku,
+                &[products::LevelPriceInput {
+                    level: 2,
+                    price_fen: Some(59_900),
+                }],
+            )
+            .await
+            .expect("own price");
+        }
+    }
+    product
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn tables_keep_chinese_words_whole_and_every_column_in_reach() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let product = tables_fixture(&app).await;
+    let mut problems = Vec::new();
+    for screen in [DESKTOP, PHONE] {
+        let app = app.clone();
+        problems.extend(
+            Browser::start(screen)
+                .await
+                .run(move |client| async move {
+                    let mut problems = Vec::new();
+                    sign_in_admin(&client, &app, screen).await;
+                    for (path, table, name) in [
+                        (
+                            format!("/products/{product}"),
+                            "[data-testid=sku-table]",
+                            "tables-sku",
+                        ),
+                        (
+                            "/agents".to_string(),
+                            "[data-testid=agent-table]",
+                            "tables-agents",
+                        ),
+                        ("/audit".to_string(), ".table", "tables-audit"),
+                    ] {
+                        client.goto(&app.url(&path)).await.unwrap();
+                        wait_for(&client, table).await;
+                        let layout = table_layout(&client, table).await;
+                        if screen.phone {
+                            // The cards the rows become, not the filters above.
+                            client
+                                .execute(
+                                    "document.querySelector(arguments[0]).scrollIntoView()",
+                                    vec![json!(table)],
+                                )
+                                .await
+                                .unwrap();
+                        }
+                        screenshot(&client, &format!("{name}-{}", screen.width)).await;
+                        let at = format!("{path} at {} px", screen.width);
+                        if layout["broken"] != json!([]) {
+                            problems
+                                .push(format!("{at}: words broken apart: {}", layout["broken"]));
+                        }
+                        if layout["page"].as_f64().unwrap() > f64::from(screen.width) {
+                            problems.push(format!("{at}: the page scrolls sideways: {layout}"));
+                        }
+                        if !screen.phone && layout["clipped"].as_f64().unwrap() > 0.5 {
+                            problems.push(format!("{at}: the last column is cut off: {layout}"));
+                        }
+                    }
+                    problems
+                })
+                .await,
+        );
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Signs agent `agent_id` into the portal with a fresh password and sets
+/// their own, ending on the portal's home page.
+async fn portal_sign_in(client: &Client, app: &TestApp, agent_id: i64, phone: &str) {
+    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
+        .await
+        .unwrap();
+    client.goto(&app.url("/m/login")).await.unwrap();
+    wait_for(client, "[data-testid=portal-login]").await;
+    fill(client, "input[name=phone]", phone).await;
+    fill(client, "input[name=password]", &first).await;
+    click(client, "[data-testid=portal-login]").await;
+    wait_for(client, "[data-testid=portal-password-submit]").await;
+    fill(client, "input[name=current]", &first).await;
+    fill(client, "input[name=new]", "Portal-2026-pw").await;
+    fill(client, "input[name=confirm]", "Portal-2026-pw").await;
+    click(client, "[data-testid=portal-password-submit]").await;
+    wait_for(client, "[data-testid=go-shop]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn the_portal_shop_shows_pictures_and_totals_as_quantities_change() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_path_buf();
+    let app = std::sync::Arc::new(common::spawn_app_with(move |s| s.data_dir = Some(dir)).await);
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(
+        &app.db,
+        &Actor::system("test"),
+        SETTLE_AGENTS.as_bytes(),
+        &quiet,
+    )
+    .await
+    .expect("agents");
+    goods_fixture(&app, 20).await;
+    // The mask has a picture (stored as an upload is); a second product has none.
+    std::fs::create_dir_all(data.path().join("uploads")).unwrap();
+    std::fs::write(
+        data.path().join("uploads/product-1-test.png"),
+        include_bytes!("product.png"),
+    )
+    .unwrap();
+    sqlx::query("UPDATE products SET image = 'product-1-test.png' WHERE code = 'P1'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let now = weiops::db::now_ms();
+    let other: i64 = sqlx::query_scalar(
+        "INSERT INTO products (code, name, created_at, updated_at) VALUES ('P2', '氨基酸洁面乳', $1, $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let sku: i64 = sqlx::query_scalar(
+        "INSERT INTO skus (product_id, code, spec, retail_fen, created_at, updated_at) VALUES ($1, 'SKU-2', '120ml', 5990, $2, $2) RETURNING id",
+    )
+    .bind(other)
+    .bind(now)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let warehouse: i64 = sqlx::query_scalar("SELECT id FROM warehouses WHERE code = 'WH1'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let mut tx = app.db.pool.begin().await.unwrap();
+    weiops::stock::moves::adjust(
+        &mut tx,
+        &Actor::system("test"),
+        warehouse,
+        sku,
+        weiops::stock::moves::Kind::PurchaseIn,
+        10,
+        "opening stock",
+        weiops::stock::moves::Ref { kind: "", id: "" },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    let c_id = weiops::agents::store::find_by_code(&app.db, "C")
+        .await
+        .unwrap()
+        .expect("agent C")
+        .id;
+    for screen in [PHONE, DESKTOP] {
+        let app = app.clone();
+        Browser::start(screen)
+            .await
+            .run(move |client| async move {
+                portal_sign_in(&client, &app, c_id, "13800000003").await;
+                client.goto(&app.url("/m/shop")).await.unwrap();
+                wait_for(&client, "[data-testid=shop-form]").await;
+                let loaded = client
+                    .execute(
+                        "const i = document.querySelector('[data-testid=pic-SKU-1]'); \
+                         return i.complete && i.naturalWidth > 0",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(loaded, json!(true), "the product's picture shows");
+                assert_eq!(text_of(&client, "[data-testid=shop-total]").await, "¥0.00");
+                // Level 4 pays 70%: 3 × ¥70.00 + 2 × ¥41.93 (floor of 5990 × 70%).
+                fill(&client, "[data-testid=qty-SKU-1]", "3").await;
+                assert_eq!(
+                    text_of(&client, "[data-testid=shop-total]").await,
+                    "¥210.00"
+                );
+                fill(&client, "[data-testid=qty-SKU-2]", "2").await;
+                assert_eq!(
+                    text_of(&client, "[data-testid=shop-total]").await,
+                    "¥293.86"
+                );
+                assert!(
+                    text_of(&client, "[data-testid=shop-form]")
+                        .await
+                        .contains("共 5 件"),
+                    "units counted"
+                );
+                assert_eq!(
+                    text_of(&client, "[data-testid=shop-total-submit]").await,
+                    "¥293.86"
+                );
+                assert!(
+                    page_width(&client).await <= f64::from(screen.width),
+                    "the shop fits the screen"
+                );
+                screenshot(&client, &format!("portal-shop-total-{}", screen.width)).await;
+                // The server agrees: the placed order costs what the page said.
+                click(&client, "input[name=fulfilment][value=cloud]").await;
+                click(&client, "[data-testid=shop-submit]").await;
+                wait_for(&client, "[data-testid=order-amount]").await;
+                assert_eq!(
+                    text_of(&client, "[data-testid=order-amount]").await,
+                    "¥293.86"
+                );
+            })
+            .await;
+    }
+    drop(data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn template_preview_reads_as_names_and_applying_is_not_a_red_button() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    // The phone only looks (its confirmation is not sent), then the desktop applies.
+    for screen in [PHONE, DESKTOP] {
+        let app = app.clone();
+        Browser::start(screen)
+            .await
+            .run(move |client| async move {
+                let w = screen.width;
+                sign_in_admin(&client, &app, screen).await;
+                client
+                    .goto(&app.url("/org/templates/weishang-core"))
+                    .await
+                    .unwrap();
+                let roles = text_of(&client, "[data-testid=plan-roles]").await;
+                assert!(roles.contains("推广（全部权限）"), "{roles}");
+                assert!(!roles.contains("promotion.*"), "{roles}");
+                let posts = text_of(&client, "[data-testid=plan-positions]").await;
+                assert!(posts.contains("操盘管理"), "{posts}");
+                client
+                    .execute(
+                        "document.querySelector('[data-testid=plan-positions]').scrollIntoView()",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                screenshot(&client, &format!("org-template-positions-{w}")).await;
+                client
+                    .execute(
+                        "document.querySelector('[data-testid=plan-roles]').scrollIntoView()",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                screenshot(&client, &format!("org-template-roles-{w}")).await;
+                assert!(page_width(&client).await <= f64::from(w), "fits {w} px");
+                click(&client, "[data-testid=apply-template]").await;
+                let button = wait_for(&client, "[data-testid=confirm]").await;
+                let class = button.attr("class").await.unwrap().unwrap_or_default();
+                assert!(
+                    class.contains("btn-primary") && !class.contains("btn-danger"),
+                    "{class}"
+                );
+                screenshot(&client, &format!("org-template-confirm-{w}")).await;
+                if !screen.phone {
+                    button.click().await.unwrap();
+                    wait_for(&client, "[data-testid=org-chart]").await;
+                }
+                client.goto(&app.url("/roles")).await.unwrap();
+                wait_for(&client, "main").await;
+                let text = text_of(&client, "main").await;
+                assert!(!text.contains("1970-01-01"), "{text}");
+                screenshot(&client, &format!("roles-{w}")).await;
+            })
+            .await;
+    }
 }
 
 // ------------------------------------------------- a new brand's first month
@@ -1951,31 +2322,6 @@ async fn sign_in_staff(
     wait_for(client, ".flash-success").await;
     assert_ne!(path(client).await, "/account/password");
     new_password.to_string()
-}
-
-/// An agent's first sign-in to the portal with a password reset by the
-/// brand (as the staff agent page does), and the forced change.
-async fn portal_first_sign_in(client: &Client, app: &TestApp, code: &str, phone: &str) {
-    let agent = weiops::agents::store::find_by_code(&app.db, code)
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("agent {code}"));
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent.id)
-        .await
-        .unwrap();
-    client.goto(&app.url("/m/login")).await.unwrap();
-    wait_for(client, "[data-testid=portal-login]").await;
-    assert_viewport(client, PHONE).await;
-    fill(client, "input[name=phone]", phone).await;
-    fill(client, "input[name=password]", &first).await;
-    click(client, "[data-testid=portal-login]").await;
-    wait_for(client, "[data-testid=portal-password-submit]").await;
-    let new_password = format!("Walk-{code}-2026-pw");
-    fill(client, "input[name=current]", &first).await;
-    fill(client, "input[name=new]", &new_password).await;
-    fill(client, "input[name=confirm]", &new_password).await;
-    click(client, "[data-testid=portal-password-submit]").await;
-    wait_for(client, "[data-testid=portal-level]").await;
 }
 
 /// The page fits the phone: nothing wider than the screen.
@@ -2433,7 +2779,8 @@ async fn walk_setup_desktop(client: Client, app: &TestApp) -> (String, String) {
 /// Agent C's order: 3 × FACE-1 (own level-4 price) + 1 × FACE-2, sent to a
 /// customer (代发), paid by transfer. Returns the order number.
 async fn walk_order_phone(client: Client, app: &TestApp) -> String {
-    portal_first_sign_in(&client, app, "C", "13800000013").await;
+    portal_sign_in_as(&client, app, "C", "13800000013").await;
+    assert_viewport(&client, PHONE).await;
     screenshot(&client, "walk-portal-home-390").await;
     click(&client, "[data-testid=go-shop]").await;
     wait_for(&client, "[data-testid=shop-form]").await;
@@ -2621,7 +2968,8 @@ async fn walk_compute_desktop(client: Client, app: &TestApp, period: &str) -> i6
 }
 
 async fn walk_earnings_phone(client: Client, app: &TestApp, period: &str) {
-    portal_first_sign_in(&client, app, "B", "13800000012").await;
+    portal_sign_in_as(&client, app, "B", "13800000012").await;
+    assert_viewport(&client, PHONE).await;
     client
         .goto(&app.url(&format!("/m/earnings?period={period}")))
         .await

@@ -74,7 +74,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .unwrap()
         .unwrap()
         .id;
-    users::create(
+    users::create_own(
         &db,
         &Actor::system("test"),
         &NewUser {
@@ -157,6 +157,21 @@ impl TestApp {
         client
     }
 
+    /// Signs in with a password somebody else set (an administrator's, which
+    /// must be changed before anything else opens), changes it to `own`, and
+    /// returns the client holding the session.
+    pub async fn login_first_time(&self, login: &str, given: &str, own: &str) -> reqwest::Client {
+        let client = self.login(login, given).await;
+        let res = client
+            .post(self.url("/account/password"))
+            .form(&[("current", given), ("new", own), ("confirm", own)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{login} changes the given password");
+        client
+    }
+
     pub async fn login_admin(&self) -> reqwest::Client {
         self.login("admin", ADMIN_PASSWORD).await
     }
@@ -179,8 +194,9 @@ impl TestApp {
     }
 
     /// Creates a user with a known password and the given roles; returns the id.
+    /// The password counts as their own (`create_own`): no change is forced.
     pub async fn user(&self, username: &str, password: &str, role_ids: Vec<i64>) -> i64 {
-        users::create(
+        users::create_own(
             &self.db,
             &Actor::system("test"),
             &NewUser {
