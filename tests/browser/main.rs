@@ -2797,6 +2797,8 @@ async fn walk_order_phone(client: Client, app: &TestApp) -> String {
         "上海市浦东新区世纪大道 100 号",
     )
     .await;
+    // The running total already says what the order will cost.
+    wait_text(&client, "[data-testid=shop-total]", &yuan(walk::PAID), WAIT).await;
     screenshot(&client, "walk-portal-shop-filled-390").await;
     click(&client, "[data-testid=shop-submit]").await;
     wait_for(&client, "[data-testid=pay-card]").await;
