@@ -2207,3 +2207,791 @@ async fn template_preview_reads_as_names_and_applying_is_not_a_red_button() {
             .await;
     }
 }
+
+// ------------------------------------------------- a new brand's first month
+
+/// Agents as `/agents/export` writes them (zh-CN headers, level names,
+/// 正常, times as the export prints them), with dates typed the way people
+/// type them in Excel: A (联合创始人) ← B (总代理) ← C (市级代理).
+const WALK_AGENTS: &str = "\u{feff}代理编号,姓名,手机号,微信号,等级,上级,地区,状态,团队人数,加入时间\n\
+A,张一,13800000011,zhangyi_wx,联合创始人,,浙江 杭州,正常,2,2026-01-05 10:00\n\
+B,李二,13800000012,lier_wx,总代理,A,浙江 杭州,正常,1,2026/2/1 9:30\n\
+C,王三,13800000013,wangsan_wx,市级代理,B,上海,正常,0,2026-03-01\n";
+
+/// The walk's figures, in fen, with the default levels (1: 40 %, 2: 50 %,
+/// 4: 70 %) and the reference plan (rule 1 and rule 2 on).
+/// SKU FACE-1: retail ¥239.00, its own level-4 price ¥159.00 (by rate it
+/// would be ¥167.30); level 2 by rate ¥119.50, level 1 ¥95.60.
+/// SKU FACE-2: retail ¥199.00 at the level rates: level 4 ¥139.30,
+/// level 2 ¥99.50, level 1 ¥79.60.
+/// C (level 4) buys 3 × FACE-1 + 1 × FACE-2.
+mod walk {
+    /// 实付 = price_at(4) = 3 × 159.00 + 139.30.
+    pub const PAID: i64 = 3 * 15_900 + 13_930;
+    /// price_at(2) = 3 × 119.50 + 99.50; price_at(1) = 3 × 95.60 + 79.60.
+    pub const AT_2: i64 = 3 * 11_950 + 9_950;
+    pub const AT_1: i64 = 3 * 9_560 + 7_960;
+    /// B (g = 1): level difference price_at(4) − price_at(2), plus the
+    /// referral of 3 % of 实付 (floored).
+    pub const B_TOTAL: i64 = (PAID - AT_2) + PAID * 300 / 10_000;
+    /// A (g = 2): price_at(2) − price_at(1), plus 2 % of 实付.
+    pub const A_TOTAL: i64 = (AT_2 - AT_1) + PAID * 200 / 10_000;
+}
+
+/// `¥1,234.56` as the pages print fen.
+fn yuan(fen: i64) -> String {
+    weiops_core::money::Fen(fen).to_string()
+}
+
+/// Waits until the text of `css` contains `needle` (pages that refresh
+/// themselves, such as a running job).
+async fn wait_text(client: &Client, css: &str, needle: &str, within: Duration) -> String {
+    wait_text_any(client, css, &[needle], within).await
+}
+
+/// Waits until the text of `css` contains one of `needles`; an element
+/// replaced by a page refresh in between is looked up again.
+async fn wait_text_any(client: &Client, css: &str, needles: &[&str], within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && needles.iter().any(|n| text.contains(n))
+        {
+            return text;
+        }
+        if Instant::now() >= deadline {
+            screenshot(client, "failed-wait").await;
+            panic!("{css} did not come to contain one of {needles:?} within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Picks the option of a `<select>` whose label contains `label`, as a
+/// person does (the value is an id the test does not know).
+async fn select_label(client: &Client, css: &str, label: &str) {
+    let picked = client
+        .execute(
+            "const s = document.querySelector(arguments[0]); \
+             const o = [...s.options].find(o => o.text.includes(arguments[1])); \
+             if (!o) return [...s.options].map(o => o.text).join(' | '); \
+             s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+            vec![json!(css), json!(label)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        picked,
+        json!(true),
+        "no option {label:?} in {css}: {picked}"
+    );
+}
+
+/// Ticks a checkbox unless it is ticked already.
+async fn tick(client: &Client, css: &str) {
+    let checkbox = client.find(Locator::Css(css)).await.unwrap();
+    if !checkbox.is_selected().await.unwrap() {
+        checkbox.click().await.unwrap();
+    }
+}
+
+/// Signs a staff member in from the login page; when the first password
+/// must be changed, changes it to `new_password`. Returns the password now
+/// in force.
+async fn sign_in_staff(
+    client: &Client,
+    app: &TestApp,
+    login: &str,
+    password: &str,
+    new_password: &str,
+    shot: &str,
+) -> String {
+    client.goto(&app.url("/login")).await.unwrap();
+    wait_for(client, "[data-testid=login-submit]").await;
+    sign_in(client, login, password).await;
+    wait_for(client, ".sidebar, input[name=current]").await;
+    if path(client).await != "/account/password" {
+        return password.to_string();
+    }
+    screenshot(client, shot).await;
+    fill(client, "input[name=current]", password).await;
+    fill(client, "input[name=new]", new_password).await;
+    fill(client, "input[name=confirm]", new_password).await;
+    click(client, "[data-testid=password-submit]").await;
+    wait_for(client, ".flash-success").await;
+    assert_ne!(path(client).await, "/account/password");
+    new_password.to_string()
+}
+
+/// The page fits the phone: nothing wider than the screen.
+async fn assert_fits_phone(client: &Client, what: &str) {
+    let width = page_width(client).await;
+    assert!(
+        width <= f64::from(PHONE.width),
+        "{what} is {width} px wide on a {} px phone",
+        PHONE.width
+    );
+}
+
+/// Issue 13's "Done means": a new brand walks from a fresh install to its
+/// first paid settlement through the pages alone (the only shortcuts: an
+/// agent's first portal password, which the brand would hand over, and the
+/// end of the month, see step 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn a_new_brand_walks_from_a_template_to_earnings_that_equal_the_wallet() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+
+    // 1-4. The admin sets the brand up at 1280 px: template, staff, agents,
+    // goods and stock. Returns the staff's first passwords.
+    let a = app.clone();
+    let (keeper_first, finance_first) = Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move { walk_setup_desktop(client, &a).await })
+        .await;
+
+    // 5. Agent C orders on a phone and pays by transfer.
+    let a = app.clone();
+    let no = Browser::start(PHONE)
+        .await
+        .run(move |client| async move { walk_order_phone(client, &a).await })
+        .await;
+
+    // 6. The admin confirms the transfer: the order is paid.
+    let a = app.clone();
+    let n = no.clone();
+    Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move { walk_confirm_desktop(client, &a, &n).await })
+        .await;
+
+    // 7. The template's 仓管 signs in for the first time on a phone (the
+    // queue at 390 px), then ships at 1280 px with a tracking number.
+    let a = app.clone();
+    let n = no.clone();
+    let keeper = Browser::start(PHONE)
+        .await
+        .run(move |client| async move {
+            let pw = sign_in_staff(
+                &client,
+                &a,
+                "cangguan",
+                &keeper_first,
+                "Cangguan-2026-pw",
+                "walk-keeper-password-390",
+            )
+            .await;
+            client.goto(&a.url("/shipping")).await.unwrap();
+            wait_for(&client, "[data-testid=parcels]").await;
+            assert_eq!(
+                text_of(&client, &format!("[data-testid=stage-{n}]")).await,
+                "待配货"
+            );
+            assert_fits_phone(&client, "the shipping queue").await;
+            // Each parcel is a card whose cells fit it: nothing to scroll
+            // sideways inside the queue either.
+            let overflow = client
+                .execute(
+                    "const w = document.querySelector('[data-testid=parcels]').closest('.table-wrap'); \
+                     return w.scrollWidth - w.clientWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(overflow, json!(0), "the parcel cards overflow by {overflow} px");
+            screenshot(&client, "walk-shipping-queue-390").await;
+            pw
+        })
+        .await;
+    let a = app.clone();
+    let n = no.clone();
+    Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move { walk_ship_desktop(client, &a, &n, &keeper).await })
+        .await;
+
+    // 8. The month ends. A settlement covers a closed month only, and the
+    // test cannot wait for the calendar: moving the order's payment into
+    // last month stands for the month ending (its rewards are computed from
+    // paid_at and the prices kept on the order, so nothing else moves).
+    let now = weiops::db::now_ms();
+    let last = weiops_core::time::Period::containing(now)
+        .expect("this month")
+        .previous();
+    let (start, end) = last.bounds_ms();
+    let middle = start + (end - start) / 2;
+    let moved = sqlx::query("UPDATE orders SET paid_at = $1, created_at = $1 WHERE order_no = $2")
+        .bind(middle)
+        .bind(&no)
+        .execute(&app.db.pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(moved, 1);
+    let period = last.to_string();
+
+    // 9. The admin computes last month's settlement (a job) at 1280 px.
+    let a = app.clone();
+    let p = period.clone();
+    let run_id = Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move { walk_compute_desktop(client, &a, &p).await })
+        .await;
+
+    // 10. The second finance person, not the one who computed it, looks at
+    // it on a phone, then approves it at 1280 px.
+    let a = app.clone();
+    let finance = Browser::start(PHONE)
+        .await
+        .run(move |client| async move {
+            let pw = sign_in_staff(
+                &client,
+                &a,
+                "caiwu2",
+                &finance_first,
+                "Caiwu2-2026-pw",
+                "walk-finance-password-390",
+            )
+            .await;
+            client
+                .goto(&a.url(&format!("/finance/settlements/{run_id}")))
+                .await
+                .unwrap();
+            wait_for(&client, "[data-testid=settlement-status]").await;
+            assert_eq!(
+                text_of(&client, "[data-testid=settlement-net]").await,
+                yuan(walk::A_TOTAL + walk::B_TOTAL)
+            );
+            assert_fits_phone(&client, "the settlement page").await;
+            screenshot(&client, "walk-settlement-390").await;
+            pw
+        })
+        .await;
+    let a = app.clone();
+    Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move {
+            sign_in_staff(&client, &a, "caiwu2", &finance, "", "walk-unused").await;
+            client
+                .goto(&a.url(&format!("/finance/settlements/{run_id}")))
+                .await
+                .unwrap();
+            wait_for(&client, "[data-testid=approve]").await;
+            screenshot(&client, "walk-settlement-finance-1280").await;
+            click(&client, "[data-testid=approve]").await;
+            wait_for(&client, "[data-testid=confirm]").await;
+            screenshot(&client, "walk-settlement-approve-confirm-1280").await;
+            click(&client, "[data-testid=confirm]").await;
+            wait_text(&client, "[data-testid=settlement-status]", "已审批", WAIT).await;
+            screenshot(&client, "walk-settlement-approved-1280").await;
+        })
+        .await;
+
+    // 11. The admin pays it into the wallets.
+    let a = app.clone();
+    Browser::start(DESKTOP)
+        .await
+        .run(move |client| async move {
+            sign_in_admin(&client, &a, DESKTOP).await;
+            client
+                .goto(&a.url(&format!("/finance/settlements/{run_id}")))
+                .await
+                .unwrap();
+            wait_for(&client, "[data-testid=pay]").await;
+            click(&client, "[data-testid=pay]").await;
+            wait_for(&client, "[data-testid=confirm]").await;
+            screenshot(&client, "walk-settlement-pay-confirm-1280").await;
+            click(&client, "[data-testid=confirm]").await;
+            wait_text(&client, "[data-testid=settlement-status]", "已发放", WAIT).await;
+            screenshot(&client, "walk-settlement-paid-1280").await;
+        })
+        .await;
+
+    // 12. B's earnings for last month: what they call paid out is what
+    // reached the wallet, and what the settlement gave B.
+    let a = app.clone();
+    Browser::start(PHONE)
+        .await
+        .run(move |client| async move { walk_earnings_phone(client, &a, &period).await })
+        .await;
+}
+
+async fn walk_setup_desktop(client: Client, app: &TestApp) -> (String, String) {
+    sign_in_admin(&client, app, DESKTOP).await;
+    screenshot(&client, "walk-dashboard-1280").await;
+
+    // 0. The brand: its name, and the account agents transfer to.
+    client.goto(&app.url("/settings/brand")).await.unwrap();
+    wait_for(&client, "[data-testid=brand-save]").await;
+    fill(
+        &client,
+        "[data-testid=brand-form] input[name=name]",
+        "花漾美研",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=brand-form] input[name=short_name]",
+        "花漾",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=brand-form] input[name=service_phone]",
+        "400-820-8820",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=bank-row] input[name=account_name]",
+        "杭州花漾美研科技有限公司",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=bank-row] input[name=bank]",
+        "招商银行杭州分行",
+    )
+    .await;
+    fill(
+        &client,
+        "[data-testid=bank-row] input[name=account_number]",
+        "571900012310888",
+    )
+    .await;
+    screenshot(&client, "walk-brand-1280").await;
+    click(&client, "[data-testid=brand-save]").await;
+    wait_for(&client, ".flash-success").await;
+    assert!(
+        text_of(&client, ".sidebar").await.contains("花漾"),
+        "the brand in the shell"
+    );
+
+    // 1. The org template: preview, apply, confirm.
+    client.goto(&app.url("/org/templates")).await.unwrap();
+    wait_for(&client, "[data-testid=template-list]").await;
+    screenshot(&client, "walk-templates-1280").await;
+    client
+        .goto(&app.url("/org/templates/weishang-core"))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=plan-positions]").await;
+    let positions = text_of(&client, "[data-testid=plan-positions]").await;
+    assert!(
+        positions.contains("仓管") && positions.contains("财务"),
+        "preview: {positions}"
+    );
+    screenshot(&client, "walk-template-preview-1280").await;
+    click(&client, "[data-testid=apply-template]").await;
+    wait_for(&client, "[data-testid=confirm]").await;
+    screenshot(&client, "walk-template-confirm-1280").await;
+    click(&client, "[data-testid=confirm]").await;
+    wait_for(&client, ".flash-success").await;
+    assert_eq!(path(&client).await, "/org/chart");
+    screenshot(&client, "walk-template-applied-1280").await;
+
+    // 2. Staff on the template's posts: the 仓管 (role warehouse_staff) and
+    // a second finance person (财务, role finance_staff). Their first
+    // passwords are shown once after creation.
+    let mut firsts = Vec::new();
+    for (username, name, post) in [
+        ("cangguan", "周仓管", "仓管部 · 仓管"),
+        ("caiwu2", "吴财务", "财务部 · 财务"),
+    ] {
+        client.goto(&app.url("/org/staff/new")).await.unwrap();
+        wait_for(&client, "[data-testid=staff-save]").await;
+        fill(&client, "input[name=username]", username).await;
+        fill(&client, "input[name=display_name]", name).await;
+        select_label(&client, "[data-testid=primary-position]", post).await;
+        screenshot(&client, &format!("walk-staff-new-{username}-1280")).await;
+        click(&client, "[data-testid=staff-save]").await;
+        wait_for(&client, "[data-testid=created-accounts]").await;
+        let first = text_of(&client, "[data-testid=created-accounts] code").await;
+        assert!(!first.trim().is_empty(), "a first password for {username}");
+        screenshot(&client, &format!("walk-staff-created-{username}-1280")).await;
+        firsts.push(first.trim().to_string());
+    }
+
+    // 3. Agents from a spreadsheet with Chinese headers.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("代理名单.csv");
+    std::fs::write(&csv, WALK_AGENTS).unwrap();
+    client.goto(&app.url("/agents/import")).await.unwrap();
+    wait_for(&client, "[data-testid=agents-import-submit]").await;
+    screenshot(&client, "walk-agents-import-1280").await;
+    client
+        .find(Locator::Css("input[type=file][name=file]"))
+        .await
+        .unwrap()
+        .send_keys(&csv.display().to_string())
+        .await
+        .unwrap();
+    click(&client, "[data-testid=agents-import-submit]").await;
+    // The import runs as a job; its page refreshes itself until done.
+    let status = wait_text_any(
+        &client,
+        "[data-testid=job-status]",
+        &["已完成", "失败"],
+        Duration::from_secs(30),
+    )
+    .await;
+    screenshot(&client, "walk-agents-imported-1280").await;
+    assert!(
+        !status.contains("失败"),
+        "the import failed: {status}: {}",
+        client.source().await.unwrap()
+    );
+    assert!(status.contains("3"), "three agents: {status}");
+    client.goto(&app.url("/agents")).await.unwrap();
+    let agents = text_of(&client, "[data-testid=agent-table]").await;
+    assert!(
+        agents.contains("王三") && agents.contains("市级代理"),
+        "agents: {agents}"
+    );
+    // Dates as typed in Excel, read in Beijing time.
+    assert!(
+        agents.contains("2026-02-01 09:30") && agents.contains("2026-03-01 00:00"),
+        "joined: {agents}"
+    );
+    screenshot(&client, "walk-agents-1280").await;
+
+    // 4. A product with two SKUs; FACE-1 has its own level-4 price.
+    client.goto(&app.url("/products/new")).await.unwrap();
+    wait_for(&client, "[data-testid=product-save]").await;
+    fill(&client, "input[name=code]", "FACE").await;
+    fill(&client, "input[name=name]", "玻尿酸补水面膜").await;
+    tick(&client, "input[name=on_sale]").await;
+    screenshot(&client, "walk-product-new-1280").await;
+    click(&client, "[data-testid=product-save]").await;
+    wait_for(&client, "[data-testid=sku-add]").await;
+    let product = path(&client).await;
+    assert!(product.starts_with("/products/"), "product page: {product}");
+    // Adding a SKU opens its page, with its price for every level.
+    for (code, spec, retail) in [
+        ("FACE-1", "10片/盒", "239.00"),
+        ("FACE-2", "5片/盒", "199.00"),
+    ] {
+        client.goto(&app.url(&product)).await.unwrap();
+        wait_for(&client, "[data-testid=sku-add]").await;
+        fill(&client, "#add-sku input[name=code]", code).await;
+        fill(&client, "#add-sku input[name=spec]", spec).await;
+        fill(&client, "#add-sku input[name=retail]", retail).await;
+        tick(&client, "#add-sku input[name=on_sale]").await;
+        if code == "FACE-1" {
+            screenshot(&client, "walk-sku-add-1280").await;
+        }
+        click(&client, "[data-testid=sku-add]").await;
+        wait_for(&client, "[data-testid=level-prices]").await;
+        assert!(
+            text_of(&client, ".flash-success").await.contains(code),
+            "{code} added"
+        );
+    }
+    assert_eq!(
+        text_of(&client, "[data-testid=price-4]").await,
+        "¥139.30 按折扣"
+    );
+    // FACE-1's own price for level 4 (市级代理), from the product's SKU table.
+    client.goto(&app.url(&product)).await.unwrap();
+    wait_for(&client, "[data-testid=sku-table]").await;
+    client
+        .find(Locator::LinkText("FACE-1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=level-prices]").await;
+    assert_eq!(
+        text_of(&client, "[data-testid=price-4]").await,
+        "¥167.30 按折扣"
+    );
+    fill(
+        &client,
+        "[data-testid=level-prices] tbody tr:nth-child(4) input[name=price]",
+        "159.00",
+    )
+    .await;
+    click(&client, "[data-testid=prices-save]").await;
+    wait_text(&client, "[data-testid=price-4]", "¥159.00", WAIT).await;
+    screenshot(&client, "walk-sku-prices-1280").await;
+    client.goto(&app.url(&product)).await.unwrap();
+    let matrix = text_of(&client, "[data-testid=sku-table]").await;
+    assert!(
+        matrix.contains("¥159.00") && matrix.contains("¥139.30"),
+        "SKU matrix: {matrix}"
+    );
+    screenshot(&client, "walk-product-1280").await;
+
+    // Stock: a warehouse, and both SKUs bought in.
+    client
+        .goto(&app.url("/stock/warehouses/new"))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=warehouse-save]").await;
+    fill(&client, "input[name=code]", "HZ").await;
+    fill(&client, "input[name=name]", "杭州总仓").await;
+    fill(
+        &client,
+        "input[name=address]",
+        "浙江省杭州市余杭区仓前街道 1 号",
+    )
+    .await;
+    if client
+        .find(Locator::Css("input[name=is_default]"))
+        .await
+        .is_ok()
+    {
+        tick(&client, "input[name=is_default]").await;
+    }
+    screenshot(&client, "walk-warehouse-new-1280").await;
+    click(&client, "[data-testid=warehouse-save]").await;
+    wait_for(&client, ".flash-success").await;
+    screenshot(&client, "walk-warehouses-1280").await;
+    for (code, qty) in [("FACE-1", "50"), ("FACE-2", "30")] {
+        client.goto(&app.url("/stock/in")).await.unwrap();
+        wait_for(&client, "[data-testid=move-save]").await;
+        select_label(&client, "select[name=warehouse_id]", "杭州总仓").await;
+        fill(&client, "input[name=sku_code]", code).await;
+        fill(&client, "input[name=qty]", qty).await;
+        fill(&client, "input[name=reason]", "首批进货").await;
+        if code == "FACE-1" {
+            screenshot(&client, "walk-stock-in-1280").await;
+        }
+        click(&client, "[data-testid=move-save]").await;
+        wait_for(&client, ".flash-success").await;
+    }
+    client.goto(&app.url("/stock")).await.unwrap();
+    wait_for(&client, "main").await;
+    let stock = text_of(&client, "main").await;
+    assert!(
+        stock.contains("FACE-1") && stock.contains("50") && stock.contains("FACE-2"),
+        "stock: {stock}"
+    );
+    screenshot(&client, "walk-stock-1280").await;
+
+    let finance = firsts.pop().unwrap();
+    let keeper = firsts.pop().unwrap();
+    (keeper, finance)
+}
+
+/// Agent C's order: 3 × FACE-1 (own level-4 price) + 1 × FACE-2, sent to a
+/// customer (代发), paid by transfer. Returns the order number.
+async fn walk_order_phone(client: Client, app: &TestApp) -> String {
+    portal_sign_in_as(&client, app, "C", "13800000013").await;
+    assert_viewport(&client, PHONE).await;
+    screenshot(&client, "walk-portal-home-390").await;
+    click(&client, "[data-testid=go-shop]").await;
+    wait_for(&client, "[data-testid=shop-form]").await;
+    assert_fits_phone(&client, "the shop").await;
+    screenshot(&client, "walk-portal-shop-390").await;
+    fill(&client, "[data-testid=qty-FACE-1]", "3").await;
+    fill(&client, "[data-testid=qty-FACE-2]", "1").await;
+    click(&client, "[data-testid=fulfil-customer]").await;
+    fill(&client, "input[name=receiver_name]", "顾客甲").await;
+    fill(&client, "input[name=receiver_phone]", "13912340001").await;
+    fill(
+        &client,
+        "textarea[name=receiver_address]",
+        "上海市浦东新区世纪大道 100 号",
+    )
+    .await;
+    // The running total already says what the order will cost.
+    wait_text(&client, "[data-testid=shop-total]", &yuan(walk::PAID), WAIT).await;
+    screenshot(&client, "walk-portal-shop-filled-390").await;
+    click(&client, "[data-testid=shop-submit]").await;
+    wait_for(&client, "[data-testid=pay-card]").await;
+    let no = text_of(&client, "[data-testid=order-no]").await;
+    // 实付: FACE-1 at its own price, FACE-2 at the level rate.
+    assert_eq!(
+        text_of(&client, "[data-testid=order-amount]").await,
+        yuan(walk::PAID)
+    );
+    assert_fits_phone(&client, "the order page").await;
+    screenshot(&client, "walk-portal-order-390").await;
+    // Where to transfer it: the brand's account, the amount, what to write.
+    let to = text_of(&client, "[data-testid=transfer-to]").await;
+    assert!(
+        to.contains("571900012310888") && to.contains("招商银行杭州分行"),
+        "transfer to: {to}"
+    );
+    assert_eq!(
+        text_of(&client, "[data-testid=transfer-amount]").await,
+        yuan(walk::PAID)
+    );
+    client
+        .execute(
+            "document.querySelector('[data-testid=transfer-to]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "walk-portal-order-bank-390").await;
+
+    // The agent writes what the page asks for as the transfer's note.
+    let note = text_of(&client, "[data-testid=transfer-reference]").await;
+    assert!(note.contains(&no), "the note names the order: {note}");
+    fill(&client, "input[name=reference]", &note).await;
+    click(&client, "[data-testid=submit-transfer]").await;
+    wait_for(&client, "[data-testid=transfer-pending]").await;
+    screenshot(&client, "walk-portal-order-transfer-390").await;
+    no
+}
+
+async fn walk_confirm_desktop(client: Client, app: &TestApp, no: &str) {
+    sign_in_admin(&client, app, DESKTOP).await;
+    client.goto(&app.url("/finance/payments")).await.unwrap();
+    let payments = wait_text(&client, "[data-testid=payments]", &yuan(walk::PAID), WAIT).await;
+    assert!(payments.contains("王三"), "payments: {payments}");
+    screenshot(&client, "walk-payments-1280").await;
+    click(&client, "[data-testid=confirm-payment]").await;
+    wait_for(&client, "[data-testid=confirm]").await;
+    screenshot(&client, "walk-payment-confirm-1280").await;
+    click(&client, "[data-testid=confirm]").await;
+    wait_for(&client, ".flash-success").await;
+    screenshot(&client, "walk-payment-confirmed-1280").await;
+
+    // The order is paid; its 实付 and its rewards agree.
+    client
+        .goto(&app.url(&format!("/orders/{no}")))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=order-reward-lines]").await;
+    let page = text_of(&client, "main").await;
+    assert!(page.contains("已付款"), "order: {page}");
+    assert!(
+        page.contains(&format!("实付\n{}", yuan(walk::PAID)))
+            || page.contains(&format!("实付 {}", yuan(walk::PAID))),
+        "实付 on the order page: {page}"
+    );
+    let rewards = text_of(&client, "[data-testid=order-reward-lines]").await;
+    assert!(
+        rewards.contains(&yuan(walk::PAID - walk::AT_2)),
+        "B's level difference: {rewards}"
+    );
+    screenshot(&client, "walk-order-paid-1280").await;
+}
+
+async fn walk_ship_desktop(client: Client, app: &TestApp, no: &str, password: &str) {
+    sign_in_staff(&client, app, "cangguan", password, "", "walk-unused").await;
+    client.goto(&app.url("/shipping")).await.unwrap();
+    wait_for(&client, "[data-testid=parcels]").await;
+    screenshot(&client, "walk-shipping-1280").await;
+    select_label(&client, &format!("select[name=carrier_{no}]"), "顺丰").await;
+    fill(
+        &client,
+        &format!("input[name=tracking_{no}]"),
+        "SF1000200030",
+    )
+    .await;
+    click(&client, "[data-testid=mark-shipped]").await;
+    wait_for(&client, ".flash-success").await;
+    let shipped = text_of(&client, "[data-testid=shipments]").await;
+    assert!(
+        shipped.contains("SF1000200030") && shipped.contains("顺丰"),
+        "shipped: {shipped}"
+    );
+    screenshot(&client, "walk-shipped-1280").await;
+}
+
+/// Computes the settlement of `period` from the list page's form and
+/// follows the job to the run page; returns the run's id.
+async fn walk_compute_desktop(client: Client, app: &TestApp, period: &str) -> i64 {
+    sign_in_admin(&client, app, DESKTOP).await;
+    client.goto(&app.url("/finance/settlements")).await.unwrap();
+    let form = wait_for(&client, "[data-testid=create-settlement]").await;
+    let month = client
+        .find(Locator::Css(
+            "[data-testid=create-settlement] input[name=period]",
+        ))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(month.as_deref(), Some(period), "last month is offered");
+    screenshot(&client, "walk-settlements-1280").await;
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The computation runs as a job; its page links to the run when done.
+    let link = client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css(
+            "[data-testid=job-run-link], [data-testid=settlement-status]",
+        ))
+        .await
+        .expect("the job finishes");
+    screenshot(&client, "walk-settlement-job-1280").await;
+    if path(&client).await.starts_with("/jobs/") {
+        link.click().await.unwrap();
+        wait_for(&client, "[data-testid=settlement-status]").await;
+    }
+    let run_path = path(&client).await;
+    let run_id: i64 = run_path
+        .trim_start_matches("/finance/settlements/")
+        .parse()
+        .unwrap_or_else(|_| panic!("a run page: {run_path}"));
+    assert_eq!(
+        text_of(&client, "[data-testid=settlement-status]").await,
+        "草稿"
+    );
+    assert!(
+        client
+            .find(Locator::Css("[data-testid=settlement-preview]"))
+            .await
+            .is_err(),
+        "a closed month's draft is not a preview"
+    );
+    assert_eq!(
+        text_of(&client, "[data-testid=settlement-net]").await,
+        yuan(walk::A_TOTAL + walk::B_TOTAL)
+    );
+    let results = text_of(&client, "[data-testid=results]").await;
+    assert!(
+        results.contains("李二") && results.contains(&yuan(walk::B_TOTAL)),
+        "results: {results}"
+    );
+    // Computed by the admin: the admin may not approve it.
+    assert!(
+        client
+            .find(Locator::Css("[data-testid=approve]"))
+            .await
+            .is_err(),
+        "the one who computed a run does not approve it"
+    );
+    screenshot(&client, "walk-settlement-draft-1280").await;
+    run_id
+}
+
+async fn walk_earnings_phone(client: Client, app: &TestApp, period: &str) {
+    portal_sign_in_as(&client, app, "B", "13800000012").await;
+    assert_viewport(&client, PHONE).await;
+    client
+        .goto(&app.url(&format!("/m/earnings?period={period}")))
+        .await
+        .unwrap();
+    wait_for(&client, "[data-testid=earnings-total]").await;
+    let b = yuan(walk::B_TOTAL);
+    assert_eq!(text_of(&client, "[data-testid=earnings-total]").await, b);
+    let paid = text_of(&client, "[data-testid=earnings-paid]").await;
+    assert!(paid.contains(&b), "paid into the wallet: {paid}");
+    let lines = text_of(&client, "[data-testid=earnings-lines]").await;
+    assert!(
+        lines.contains("王三") && lines.contains("4→2"),
+        "B's explanation: {lines}"
+    );
+    assert_fits_phone(&client, "the earnings page").await;
+    screenshot(&client, "walk-portal-earnings-390").await;
+
+    client.goto(&app.url("/m/wallet")).await.unwrap();
+    wait_for(&client, "[data-testid=wallet-balance]").await;
+    assert_eq!(text_of(&client, "[data-testid=wallet-balance]").await, b);
+    assert_fits_phone(&client, "the wallet").await;
+    screenshot(&client, "walk-portal-wallet-390").await;
+}
