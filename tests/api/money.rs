@@ -11,7 +11,8 @@ use weiops::audit::Actor;
 use weiops_core::time::Period;
 
 use crate::common::{TestApp, body, spawn_app};
-use crate::purchase::portal;
+use crate::purchase::{place_and_pay_for, portal};
+use crate::settlement::approver;
 
 /// A ← B ← C ← D; A ← E ← F; B ← G (levels 1, 2, 4, 5, 3, 5, 4).
 const AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
@@ -140,49 +141,19 @@ async fn world(app: &TestApp, rng: &mut Rng, skus: usize) -> World {
     }
 }
 
-/// Places an order for `agent` (kept in cloud stock), pays it from the
+/// Places an order for `agent` (kept in cloud stock) and pays it from the
 /// balance after a confirmed top-up; returns (order number, amount).
 async fn place_paid(app: &TestApp, w: &World, agent: i64, lines: &[(i64, i64)]) -> (String, i64) {
     let lines: Vec<Value> = lines
         .iter()
         .map(|(sku, qty)| json!({"sku_id": sku, "qty": qty}))
         .collect();
-    let res = w
-        .admin
-        .post(app.url("/api/v1/orders"))
-        .json(&json!({"agent_id": agent, "lines": lines, "fulfilment": "cloud"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let placed = json_of(res).await;
-    let amount = placed["amount_fen"].as_i64().unwrap();
-    let id = weiops::finance::payments::submit(
-        &app.db,
-        &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
-            agent_id: agent,
-            order_no: None,
-            amount_fen: amount,
-            reference: "招行 8899".into(),
-        },
-        None,
+    let order = json!({"agent_id": agent, "lines": lines, "fulfilment": "cloud"});
+    let paid = place_and_pay_for(app, &w.admin, agent, &order).await;
+    (
+        paid["order_no"].as_str().unwrap().to_string(),
+        paid["amount_fen"].as_i64().unwrap(),
     )
-    .await
-    .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
-        .await
-        .unwrap();
-    let no = placed["order_no"].as_str().unwrap().to_string();
-    let res = w
-        .admin
-        .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-        .json(&json!({"method": "balance"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    (no, amount)
 }
 
 /// Last month, which has ended: orders are moved there to be settled.
@@ -199,18 +170,6 @@ pub(crate) async fn backdate(app: &TestApp, no: &str) {
         .execute(&app.db.pool)
         .await
         .unwrap();
-}
-
-async fn approver(app: &TestApp) -> reqwest::Client {
-    let role = app
-        .role(
-            "fin_approver",
-            &["finance.read", "finance.approve", "rewards.read"],
-            "all",
-        )
-        .await;
-    app.user("approver", "Approver-pass-1", vec![role]).await;
-    app.login("approver", "Approver-pass-1").await
 }
 
 async fn wallet(app: &TestApp, agent: i64) -> i64 {

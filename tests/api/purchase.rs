@@ -1018,6 +1018,18 @@ pub(crate) async fn place_and_pay(
     shop: &Shop,
     order: &Value,
 ) -> Value {
+    place_and_pay_for(app, admin, shop.c, order).await
+}
+
+/// [`place_and_pay`] for any agent: places `order` (its `agent_id` is
+/// `agent`), tops the agent's balance up by a confirmed transfer of the
+/// order's amount and pays from the balance; the paid order's JSON.
+pub(crate) async fn place_and_pay_for(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    agent: i64,
+    order: &Value,
+) -> Value {
     let placed = body(
         admin
             .post(app.url("/api/v1/orders"))
@@ -1031,7 +1043,7 @@ pub(crate) async fn place_and_pay(
         &app.db,
         &Actor::system("test"),
         &weiops::finance::payments::NewPayment {
-            agent_id: shop.c,
+            agent_id: agent,
             order_no: None,
             amount_fen: placed["amount_fen"].as_i64().unwrap(),
             reference: "招行 8899".into(),

@@ -64,7 +64,7 @@ async fn setup(app: &TestApp) -> reqwest::Client {
     admin
 }
 
-async fn approver(app: &TestApp) -> reqwest::Client {
+pub(crate) async fn approver(app: &TestApp) -> reqwest::Client {
     let role = app
         .role(
             "fin_approver",

@@ -1075,16 +1075,10 @@ async fn agents_import_of_a_chinese_spreadsheet_on_both_screens() {
                     screenshot(&client, &format!("agents-import-errors-{suffix}")).await;
                     return;
                 }
-                let deadline = Instant::now() + WAIT;
-                loop {
-                    let status = text_of(&client, "[data-testid=job-status]").await;
-                    if status.contains("已完成") {
-                        assert!(status.contains("导入代理 3 人"), "{status}");
-                        break;
-                    }
-                    assert!(Instant::now() < deadline, "import did not finish: {status}");
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
+                // The job page refreshes itself: wait_text looks the status
+                // up again when a refresh replaced it.
+                let status = wait_text(&client, "[data-testid=job-status]", "已完成", WAIT).await;
+                assert!(status.contains("导入代理 3 人"), "{status}");
                 screenshot(&client, &format!("agents-import-done-{suffix}")).await;
             })
             .await;
