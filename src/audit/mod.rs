@@ -5,6 +5,7 @@
 pub mod api;
 pub mod pages;
 pub mod store;
+pub mod view;
 
 use serde_json::Value;
 

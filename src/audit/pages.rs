@@ -8,7 +8,8 @@ use axum::response::Response;
 use axum::routing::get;
 use weiops_core::time::{parse_day_end, parse_day_start};
 
-use super::store::{self, AuditEntry, AuditFilter};
+use super::store::{self, AuditFilter};
+use super::view::{self, EntryView};
 use crate::access::Need;
 use crate::access::catalog::AuditRead;
 use crate::export::{self, ExportFormat, Table};
@@ -55,7 +56,7 @@ pub fn filter_of(params: &ListParams) -> Result<AuditFilter> {
 struct ListPage {
     ctx: PageCtx,
     params: ListParams,
-    entries: Vec<AuditEntry>,
+    entries: Vec<EntryView>,
     pager: Pager,
     actions: Vec<String>,
     entity_types: Vec<String>,
@@ -70,6 +71,7 @@ async fn list(
     let filter = filter_of(&params)?;
     let (entries, info) = store::query(&state.db, &filter, params.page()).await?;
     let (actions, entity_types) = store::facets(&state.db).await?;
+    let entries = view::views(&state.db, &ctx, entries).await?;
     let ctx = ctx.titled("menu.audit", &[("menu.system", None)]);
     Ok(web::page(ListPage {
         ctx,
@@ -132,7 +134,7 @@ async fn export_log(
 #[template(path = "audit/detail.html")]
 struct DetailPage {
     ctx: PageCtx,
-    entry: AuditEntry,
+    view: EntryView,
     before: String,
     after: String,
 }
@@ -159,10 +161,16 @@ async fn detail(
         format!("#{}", entry.id),
         &[("menu.system", None), ("menu.audit", Some("/audit"))],
     );
+    let before = pretty(&entry.before);
+    let after = pretty(&entry.after);
+    let view = view::views(&state.db, &ctx, vec![entry])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound)?;
     Ok(web::page(DetailPage {
-        before: pretty(&entry.before),
-        after: pretty(&entry.after),
+        before,
+        after,
         ctx,
-        entry,
+        view,
     }))
 }

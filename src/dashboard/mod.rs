@@ -7,7 +7,8 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::Result;
-use crate::audit::store::{self as audit, AuditEntry, AuditFilter};
+use crate::audit::store::{self as audit, AuditFilter};
+use crate::audit::view::{self as audit_view, EntryView};
 use crate::auth::sessions;
 use crate::db::now_ms;
 use crate::http::AppState;
@@ -26,7 +27,7 @@ struct DashboardPage {
     users_active: i64,
     live_sessions: i64,
     events_today: i64,
-    recent: Vec<AuditEntry>,
+    recent: Vec<EntryView>,
     chart: String,
     /// SKUs at or under their low-stock threshold (top 10) and how many in all.
     low_stock: Vec<crate::stock::store::StockRow>,
@@ -40,13 +41,14 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
     let per_day = audit::per_day(&state.db, 14, now).await?;
     let events_today = per_day.last().map(|(_, n)| *n).unwrap_or(0);
     let recent = if ctx.can("audit.read") {
-        audit::query(
+        let recent = audit::query(
             &state.db,
             &AuditFilter::default(),
             weiops_core::paging::PageRequest::new(Some(1), Some(8)),
         )
         .await?
-        .0
+        .0;
+        audit_view::views(&state.db, &ctx, recent).await?
     } else {
         Vec::new()
     };

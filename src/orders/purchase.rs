@@ -762,24 +762,42 @@ pub struct TimelineEvent {
     pub from_status: Option<String>,
     pub to_status: String,
     pub note: String,
+    /// As stored: a staff member's username, or `agent:<code>` for the agent.
     pub actor_name: String,
+    /// The staff member who acted (none for the agent or weiops itself).
+    pub actor_id: Option<i64>,
+    /// The agent who acted in the portal.
+    pub agent_id: Option<i64>,
+    /// Who acted, as people read it: the staff member's display name or the
+    /// agent's name.
+    pub actor_display: String,
     pub at: i64,
 }
 
 pub async fn timeline(db: &Db, order_id: i64) -> Result<Vec<TimelineEvent>> {
     let rows = sqlx::query(
-        "SELECT from_status, to_status, note, actor_name, at FROM order_events WHERE order_id = $1 ORDER BY at, id",
+        "SELECT e.from_status, e.to_status, e.note, e.actor_name, e.actor_id, e.at, u.display_name, \
+         a.id AS agent_id, a.name AS agent_name FROM order_events e LEFT JOIN users u ON u.id = e.actor_id \
+         LEFT JOIN agents a ON e.actor_id IS NULL AND 'agent:' || a.code = e.actor_name \
+         WHERE e.order_id = $1 ORDER BY e.at, e.id",
     )
     .bind(order_id)
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
         .map(|r| {
+            let actor_name: String = r.try_get("actor_name")?;
             Ok(TimelineEvent {
                 from_status: r.try_get("from_status")?,
                 to_status: r.try_get("to_status")?,
                 note: r.try_get("note")?,
-                actor_name: r.try_get("actor_name")?,
+                actor_display: r
+                    .try_get::<Option<String>, _>("display_name")?
+                    .or(r.try_get::<Option<String>, _>("agent_name")?)
+                    .unwrap_or_else(|| actor_name.clone()),
+                actor_name,
+                actor_id: r.try_get("actor_id")?,
+                agent_id: r.try_get("agent_id")?,
                 at: r.try_get("at")?,
             })
         })

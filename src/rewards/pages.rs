@@ -146,9 +146,20 @@ struct RunPage {
     /// Whether the signed-in user created or computed the run.
     own: bool,
     level_names: Vec<(i64, String)>,
+    /// Display names of the usernames the run recorded (computed, approved,
+    /// paid by).
+    people: std::collections::HashMap<String, String>,
 }
 
 impl RunPage {
+    /// Who acted, by the name people know, where the username is known.
+    fn person(&self, username: &str) -> String {
+        self.people
+            .get(username)
+            .cloned()
+            .unwrap_or_else(|| username.to_string())
+    }
+
     fn level_name(&self, level: impl Borrow<i64>) -> String {
         let level = *level.borrow();
         self.level_names
@@ -233,6 +244,16 @@ async fn run_page(
         .into_iter()
         .map(|l| (l.level, l.name))
         .collect();
+    let r = &d.run;
+    let usernames: Vec<&str> = [
+        Some(r.computed_by_name.as_str()),
+        r.approved_by_name.as_deref(),
+        r.paid_by_name.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let people = crate::users::store::display_names(&s.db, &usernames).await?;
     Ok(web::page(RunPage {
         ctx: ctx.titled_text(
             title,
@@ -245,6 +266,7 @@ async fn run_page(
         held,
         own,
         level_names,
+        people,
     }))
 }
 

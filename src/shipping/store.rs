@@ -268,13 +268,17 @@ pub struct Shipment {
     pub status: String,
     pub created_at: i64,
     pub shipped_at: Option<i64>,
+    /// The username of who shipped it, as recorded.
     pub shipped_by_name: String,
+    /// Who shipped it as people read it: the staff member's display name.
+    pub shipped_by_display: String,
 }
 
 const SHIPMENT_SELECT: &str = "SELECT s.id, COALESCE(o.order_no, r.request_no) AS ref_no, \
      CASE WHEN s.order_id IS NULL THEN 'cloud_request' ELSE 'order' END AS kind, \
      a.code AS agent_code, a.name AS agent_name, s.carrier, c.name AS carrier_name, s.tracking_no, \
-     s.status, s.created_at, s.shipped_at, s.shipped_by_name \
+     s.status, s.created_at, s.shipped_at, s.shipped_by_name, \
+     COALESCE((SELECT u.display_name FROM users u WHERE u.id = s.shipped_by), s.shipped_by_name) AS shipped_by_display \
      FROM shipments s JOIN carriers c ON c.code = s.carrier \
      LEFT JOIN orders o ON o.id = s.order_id LEFT JOIN cloud_requests r ON r.id = s.cloud_request_id \
      JOIN agents a ON a.id = COALESCE(o.agent_id, r.agent_id)";
@@ -293,6 +297,7 @@ fn shipment(r: &AnyRow) -> Result<Shipment> {
         created_at: r.try_get("created_at")?,
         shipped_at: r.try_get("shipped_at")?,
         shipped_by_name: r.try_get("shipped_by_name")?,
+        shipped_by_display: r.try_get("shipped_by_display")?,
     })
 }
 

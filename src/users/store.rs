@@ -911,3 +911,29 @@ pub async fn bootstrap_admin(db: &Db) -> Result<Option<String>> {
         Err(e) => Err(e),
     }
 }
+
+/// Display names of the given usernames (lists that recorded who acted by
+/// username show the name people know); unknown usernames are left out.
+pub async fn display_names(
+    db: &Db,
+    usernames: &[&str],
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    if usernames.is_empty() {
+        return Ok(out);
+    }
+    let marks = (1..=usernames.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q = crate::db::dynamic(format!(
+        "SELECT username, display_name FROM users WHERE username IN ({marks})"
+    ));
+    for u in usernames {
+        q = q.bind(u.to_string());
+    }
+    for r in q.fetch_all(&db.pool).await? {
+        out.insert(r.try_get("username")?, r.try_get("display_name")?);
+    }
+    Ok(out)
+}

@@ -26,7 +26,7 @@ A,1000,140,0,1140\n\
 B,4000,370,0,4370\n\
 C,1000,240,0,1240\n";
 
-async fn setup(app: &TestApp) -> reqwest::Client {
+pub(crate) async fn setup(app: &TestApp) -> reqwest::Client {
     let admin = app.login_admin().await;
     let res = admin
         .post(app.url("/api/v1/agents/import"))
@@ -111,7 +111,11 @@ async fn books_balance(app: &TestApp) {
     assert_eq!(d, c);
 }
 
-async fn create(admin: &reqwest::Client, app: &TestApp, period: &str) -> reqwest::Response {
+pub(crate) async fn create(
+    admin: &reqwest::Client,
+    app: &TestApp,
+    period: &str,
+) -> reqwest::Response {
     admin
         .post(app.url("/api/v1/settlements"))
         .json(&json!({"period": period}))

@@ -2989,3 +2989,112 @@ async fn walk_earnings_phone(client: Client, app: &TestApp, period: &str) {
     assert_fits_phone(&client, "the wallet").await;
     screenshot(&client, "walk-portal-wallet-390").await;
 }
+
+/// Issue 13: the audit log, an entry, the dashboard and an order's timeline
+/// name people and things (with links) in the reader's language: an order
+/// paid by its agent in the portal and picked by the admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium + chromedriver; run by .ci/run"]
+async fn audit_log_dashboard_and_order_read_as_names_on_both_screens() {
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    let system = Actor::system("test");
+    let quiet = |_: &'static str, _: usize, _: usize| {};
+    weiops::agents::import::import(&app.db, &system, SETTLE_AGENTS.as_bytes(), &quiet)
+        .await
+        .expect("agents");
+    let sku = goods_fixture(&app, 20).await;
+    let c_id = weiops::agents::store::find_by_code(&app.db, "C")
+        .await
+        .unwrap()
+        .expect("agent C")
+        .id;
+    let admin = app.login_admin().await;
+    let placed: serde_json::Value = admin
+        .post(app.url("/api/v1/orders"))
+        .json(&json!({
+            "agent_id": c_id, "lines": [{"sku_id": sku, "qty": 2}], "fulfilment": "ship_to_customer",
+            "receiver_name": "顾客甲", "receiver_phone": "13912345678",
+            "receiver_address": "浙江省杭州市西湖区文三路 100 号",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let no = placed["order_no"].as_str().expect("order_no").to_string();
+    let top_up = weiops::finance::payments::submit(
+        &app.db,
+        &system,
+        &weiops::finance::payments::NewPayment {
+            agent_id: c_id,
+            order_no: None,
+            amount_fen: 100_000,
+            reference: "top-up".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    weiops::finance::payments::confirm(&app.db, &system, top_up)
+        .await
+        .unwrap();
+    // As the portal pays: the actor is `agent:C`.
+    weiops::orders::purchase::pay_from_balance(&app.db, &Actor::system("agent:C"), &no, Some(c_id))
+        .await
+        .unwrap();
+    let res = admin
+        .post(app.url(&format!("/api/v1/orders/{no}/allocate")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let entry: i64 = sqlx::query_scalar(
+        "SELECT id FROM audit_log WHERE action = 'order.transition' AND actor_name = 'agent:C'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+
+    for (screen, suffix) in [(DESKTOP, "1280"), (PHONE, "390")] {
+        let app = app.clone();
+        let no = no.clone();
+        Browser::start(screen)
+            .await
+            .run(move |client| async move {
+                sign_in_admin(&client, &app, screen).await;
+                for (path, name, needle) in [
+                    (
+                        "/audit".to_string(),
+                        "audit",
+                        "待付款 → 已付款（用货款余额收款）",
+                    ),
+                    (format!("/audit/{entry}"), "audit-entry", "代理 王五"),
+                    (
+                        "/".to_string(),
+                        "dashboard-recent",
+                        "已付款 → 配货中（开始配货）",
+                    ),
+                    (format!("/orders/{no}"), "order-timeline", "王五"),
+                ] {
+                    client.goto(&app.url(&path)).await.unwrap();
+                    wait_for(&client, "main").await;
+                    let text = text_of(&client, "main").await;
+                    assert!(text.contains(needle), "{path}: no {needle:?} in {text}");
+                    assert!(!text.contains("agent:C"), "{path} shows the raw actor");
+                    if screen.phone {
+                        assert_fits_phone(&client, &path).await;
+                    }
+                    match name {
+                        "dashboard-recent" | "order-timeline" => {
+                            scroll_to(&client, "ul.timeline").await;
+                        }
+                        "audit" => scroll_to(&client, "[data-testid=audit-table]").await,
+                        _ => {}
+                    }
+                    screenshot(&client, &format!("{name}-{suffix}")).await;
+                }
+            })
+            .await;
+    }
+}
