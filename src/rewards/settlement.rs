@@ -318,9 +318,10 @@ pub struct LoadedOrders {
 pub async fn load_orders(db: &Db, period: Period, index: &IdIndex) -> Result<LoadedOrders> {
     let (start, end) = period.bounds_ms();
     // An order placed in weiops adds its prices per level as a fourth
-    // field (`p1:p2:…`); imported orders have none.
-    let counted = "CASE WHEN counted = 1 THEN agent_id || ',' || buyer_level || ',' || retail_fen \
-         || COALESCE(',' || NULLIF(level_prices, ''), '') END";
+    // field (`p1:p2:…`); imported orders (NULL) pay no extra concatenation.
+    let counted = "CASE WHEN counted = 0 THEN NULL \
+         WHEN level_prices IS NULL OR level_prices = '' THEN agent_id || ',' || buyer_level || ',' || retail_fen \
+         ELSE agent_id || ',' || buyer_level || ',' || retail_fen || ',' || level_prices END";
     let pack = db.engine.string_agg(counted, ";");
     // `+paid_at`: in id order through the table, never through the
     // paid_at index (see `fingerprint`).
