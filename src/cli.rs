@@ -4,7 +4,6 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -12,7 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::audit::Actor;
 use crate::config::{GlobalOpts, LogFormat, ServeOpts};
 use crate::db::{self, Db, Engine};
-use crate::http::{AppState, Settings};
+use crate::state::ServerOptions;
 use crate::users::store as users;
 
 #[derive(Debug, Parser)]
@@ -543,7 +542,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
-    let shutdown = crate::http::shutdown_signal();
+    let shutdown = crate::app::shutdown_signal();
     let db = open_with(g, opts.db_max_connections, db::Checkpoints::Background).await?;
     if let Some(password) = users::bootstrap_admin(&db).await.map_err(describe)? {
         println!("==============================================================");
@@ -562,32 +561,28 @@ async fn serve(g: &GlobalOpts, opts: ServeOpts) -> anyhow::Result<ExitCode> {
             "marked jobs left unfinished by a stopped server as failed"
         );
     }
-    let mut settings = Settings::new(opts.base_url());
-    settings.session_policy = weiops_core::accounts::SessionPolicy {
+    let mut options = ServerOptions::new(opts.base_url());
+    options.session_policy = weiops_core::accounts::SessionPolicy {
         idle_ms: opts.session_idle_minutes.max(1) * 60_000,
         absolute_ms: opts.session_max_hours.max(1) * 3_600_000,
     };
-    crate::housekeeping::spawn(db.clone(), settings.session_policy);
+    crate::housekeeping::spawn(db.clone(), options.session_policy);
     crate::housekeeping::spawn_reservations(db.clone());
-    settings.trust_proxy = opts.trust_proxy;
-    settings.data_dir = Some(g.data_dir.clone());
-    settings.body_limit_bytes = opts.body_limit_kb.max(16) * 1024;
-    settings.request_timeout = std::time::Duration::from_secs(opts.request_timeout_secs.max(1));
+    options.trust_proxy = opts.trust_proxy;
+    options.data_dir = Some(g.data_dir.clone());
+    options.body_limit_bytes = opts.body_limit_kb.max(16) * 1024;
+    options.request_timeout = std::time::Duration::from_secs(opts.request_timeout_secs.max(1));
     let listener = tokio::net::TcpListener::bind(&opts.bind)
         .await
         .with_context(|| format!("cannot listen on {}", opts.bind))?;
-    tracing::info!(address = %opts.bind, base_url = %settings.base_url, database = %db::redact(&g.database_url()), "weiops is serving");
+    tracing::info!(address = %opts.bind, base_url = %options.base_url, database = %db::redact(&g.database_url()), "weiops is serving");
     println!(
         "weiops {} is serving on http://{}",
         env!("CARGO_PKG_VERSION"),
         listener.local_addr()?
     );
-    let state = AppState {
-        db,
-        settings: Arc::new(settings),
-        metrics: Arc::default(),
-    };
-    crate::http::serve(listener, state, shutdown).await?;
+    let state = crate::app::state(db, options);
+    crate::app::serve(listener, state, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 

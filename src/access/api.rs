@@ -9,11 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use weiops_core::paging::PageRequest;
 
-use super::Need;
-use super::catalog::{PERMISSIONS, RolesRead, RolesWrite};
 use super::roles::{self, Role, RoleInput};
+use super::{RolesRead, RolesWrite};
 use crate::Result;
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,10 +32,15 @@ pub struct PermissionInfo {
 
 /// Every permission weiops knows.
 #[utoipa::path(get, path = "/api/v1/permissions", tag = "roles", responses((status = 200, body = Vec<PermissionInfo>)))]
-async fn list_permissions(_who: Need<RolesRead>) -> Json<Vec<PermissionInfo>> {
+async fn list_permissions(
+    State(state): State<AppState>,
+    _who: Need<RolesRead>,
+) -> Json<Vec<PermissionInfo>> {
     use crate::i18n::Locale;
     Json(
-        PERMISSIONS
+        state
+            .registry
+            .permissions
             .iter()
             .map(|p| PermissionInfo {
                 code: p.code.into(),

@@ -1,16 +1,27 @@
-//! Access control: the permission catalogue, roles, and the one mechanism
-//! that enforces them for pages and API alike (the [`Need`] extractor).
+//! Roles: which permissions and data scope each holds, edited on pages and
+//! through the API. The permission catalogue is what the domains declared
+//! (`state.registry`); the check on every request is `crate::identity`.
 
 pub mod api;
-pub mod catalog;
 pub mod pages;
-pub mod principal;
 pub mod roles;
 
-pub use catalog::{PERMISSIONS, Permission, PermissionDef};
-pub use principal::{Need, Principal};
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
 
-use crate::http::AppState;
+permissions! {
+    RolesRead = "roles.read" in "roles";
+    RolesWrite = "roles.write" in "roles";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[MenuItem {
+    group: &groups::SYSTEM,
+    rank: 20,
+    key: "menu.roles",
+    href: "/roles",
+    permission: Some(RolesRead::CODE),
+}];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router()

@@ -8,11 +8,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use weiops_core::access::DataScope;
 
-use super::Need;
-use super::catalog::{self, PermissionDef, RolesRead, RolesWrite};
 use super::roles::{self, Role, RoleInput};
+use super::{RolesRead, RolesWrite};
 use crate::error::FieldErrors;
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::registry::{PermissionDef, Registry};
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager, SortHeader};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -70,7 +71,7 @@ struct FormPage {
     ctx: PageCtx,
     role: Option<Role>,
     input: RoleInput,
-    groups: Vec<(&'static str, Vec<&'static PermissionDef>)>,
+    groups: Vec<(&'static str, Vec<PermissionDef>)>,
     scopes: [DataScope; 3],
     errors: FieldErrors,
     read_only: bool,
@@ -91,7 +92,10 @@ impl FormPage {
                 !(p.as_str() == "*"
                     || p.as_str() == "*.read"
                     || p.ends_with(".*")
-                    || catalog::is_known(p))
+                    || self
+                        .groups
+                        .iter()
+                        .any(|(_, defs)| defs.iter().any(|d| d.code == p.as_str())))
             })
             .cloned()
             .collect()
@@ -99,6 +103,7 @@ impl FormPage {
 }
 
 fn form_page(
+    registry: &Registry,
     ctx: PageCtx,
     role: Option<Role>,
     input: RoleInput,
@@ -109,14 +114,14 @@ fn form_page(
         ctx,
         role,
         input,
-        groups: catalog::grouped(),
+        groups: registry.grouped(),
         scopes: DataScope::ALL_SCOPES,
         errors,
         read_only,
     }
 }
 
-async fn new_form(_who: Need<RolesWrite>, ctx: PageCtx) -> Response {
+async fn new_form(State(state): State<AppState>, _who: Need<RolesWrite>, ctx: PageCtx) -> Response {
     let ctx = ctx.titled(
         "role.new",
         &[("menu.system", None), ("menu.roles", Some("/roles"))],
@@ -125,7 +130,14 @@ async fn new_form(_who: Need<RolesWrite>, ctx: PageCtx) -> Response {
         data_scope: "own".into(),
         ..Default::default()
     };
-    web::page(form_page(ctx, None, input, FieldErrors::default(), false))
+    web::page(form_page(
+        &state.registry,
+        ctx,
+        None,
+        input,
+        FieldErrors::default(),
+        false,
+    ))
 }
 
 fn input_of(form: &FormPairs) -> RoleInput {
@@ -163,7 +175,7 @@ async fn create(
             );
             Ok(web::page_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                form_page(ctx, None, input, errors, false),
+                form_page(&state.registry, ctx, None, input, errors, false),
             ))
         }
         Err(e) => Err(e),
@@ -184,9 +196,11 @@ async fn edit_form(
         description: role.description.clone(),
         data_scope: role.data_scope.clone(),
         permissions: if role.builtin {
-            catalog::PERMISSIONS
-                .iter()
-                .map(|p| p.code.to_string())
+            state
+                .registry
+                .codes()
+                .into_iter()
+                .map(str::to_string)
                 .collect()
         } else {
             role.permissions.clone()
@@ -197,6 +211,7 @@ async fn edit_form(
         &[("menu.system", None), ("menu.roles", Some("/roles"))],
     );
     Ok(web::page(form_page(
+        &state.registry,
         ctx,
         Some(role),
         input,
@@ -228,7 +243,7 @@ async fn update(
             );
             Ok(web::page_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                form_page(ctx, Some(role), input, errors, false),
+                form_page(&state.registry, ctx, Some(role), input, errors, false),
             ))
         }
         Err(e) => Err(e),

@@ -5,14 +5,12 @@ use sqlx::Row;
 use weiops_core::access::DataScope;
 use weiops_core::paging::{PageInfo, PageRequest};
 
-use super::catalog;
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
 use crate::{Error, Result};
 
-/// Code of the built-in role that holds every permission.
-pub const ADMIN_ROLE: &str = "admin";
+pub use crate::identity::ADMIN_ROLE;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Role {
@@ -86,7 +84,10 @@ fn validate(input: &RoleInput) -> Result<ValidRole> {
         .collect();
     permissions.sort();
     permissions.dedup();
-    if permissions.iter().any(|p| !catalog::is_grantable(p)) {
+    if permissions
+        .iter()
+        .any(|p| !crate::registry::is_grantable(p))
+    {
         errors.add("permissions", "role.unknown_permission");
     }
     errors.into_result()?;

@@ -12,10 +12,10 @@ use weiops_core::agents::AgentStatus;
 
 use super::levels::{self, Level, LevelInput};
 use super::store::{self, Agent, AgentFilter, AgentProfile, NewAgent, Team};
-use crate::access::catalog::{AgentLevelsWrite, AgentsImport, AgentsRead, AgentsWrite};
-use crate::access::{Need, Principal};
-use crate::http::AppState;
+use crate::agents::{AgentLevelsWrite, AgentsImport, AgentsRead, AgentsWrite};
+use crate::identity::{Need, Principal};
 use crate::jobs::{self, Job};
+use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
 
@@ -93,7 +93,7 @@ pub struct ApproveRequest {
     responses((status = 200, body = Agent), (status = 409, description = "Decided already")))]
 async fn approve_application(
     State(s): State<AppState>,
-    who: Need<crate::access::catalog::AgentsApprove>,
+    who: Need<crate::agents::AgentsApprove>,
     Path(id): Path<i64>,
     Json(body): Json<ApproveRequest>,
 ) -> Result<Json<Agent>> {
@@ -111,7 +111,7 @@ pub struct RejectRequest {
     responses((status = 204), (status = 409), (status = 422)))]
 async fn reject_application(
     State(s): State<AppState>,
-    who: Need<crate::access::catalog::AgentsApprove>,
+    who: Need<crate::agents::AgentsApprove>,
     Path(id): Path<i64>,
     Json(body): Json<RejectRequest>,
 ) -> Result<StatusCode> {

@@ -201,7 +201,7 @@ async fn key(db: &Db) -> Result<Vec<u8>> {
     if let Some(r) = existing {
         return Ok(r.try_get::<String, _>("value")?.into_bytes());
     }
-    let fresh = crate::auth::random_secret();
+    let fresh = crate::identity::random_secret();
     sqlx::query("INSERT INTO app_secrets (name, value) VALUES ('certificate_key', $1) ON CONFLICT (name) DO NOTHING")
         .bind(&fresh)
         .execute(&db.pool)

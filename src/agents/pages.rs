@@ -13,13 +13,13 @@ use super::api::{filter_of, shown};
 use super::certificates::{self, Certificate, Validity};
 use super::levels::{self, Level, LevelInput};
 use super::store::{self, Agent, AgentProfile, NewAgent, Team};
-use crate::access::catalog::{AgentLevelsWrite, AgentsImport, AgentsPii, AgentsRead, AgentsWrite};
-use crate::access::{Need, Principal};
-use crate::audit::store::{AuditEntry, AuditFilter};
+use crate::agents::{AgentLevelsWrite, AgentsImport, AgentsPii, AgentsRead, AgentsWrite};
+use crate::audit_log::store::{AuditEntry, AuditFilter};
 use crate::error::{FieldErrors, RowProblem};
 use crate::export::{self, ExportFormat, Table};
-use crate::http::AppState;
+use crate::identity::{Need, Principal};
 use crate::jobs::{self, Job};
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager, SortHeader};
 use crate::web::{self, FormPairs, PageCtx, PublicCtx};
 use crate::{Error, Result};
@@ -391,7 +391,7 @@ async fn detail_page(
             entity_id: Some(id.to_string()),
             ..Default::default()
         };
-        crate::audit::store::query(
+        crate::audit_log::store::query(
             &s.db,
             &f,
             weiops_core::paging::PageRequest::new(Some(1), Some(20)),
@@ -993,7 +993,7 @@ async fn certificate_page(
     let token = certificates::token(&s.db, &certificate).await?;
     let url = format!(
         "{}/verify/c/{}?t={token}",
-        s.settings.base_url,
+        s.options.base_url,
         web::url_encode(&certificate.cert_no)
     );
     let level_name = levels::get(&s.db, certificate.level)

@@ -17,10 +17,10 @@ use super::certificates::{self, Certificate, Validity};
 use super::recruit::{self, Application};
 use super::store::{self, Agent, Team};
 use crate::audit::{self, Actor, Change};
-use crate::auth::{password, random_password, random_secret, secret_hash, throttle};
 use crate::db::{Db, now_ms};
 use crate::error::FieldErrors;
-use crate::http::{AppState, RequestMeta};
+use crate::identity::{password, random_password, random_secret, secret_hash, throttle};
+use crate::state::{AppState, RequestMeta};
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PublicCtx};
 use crate::{Error, Result};
@@ -238,7 +238,7 @@ async fn login(
     match sign_in(&s.db, form.get("phone"), form.get("password"), &meta.ip).await {
         Ok(token) => {
             let mut res = Redirect::to("/m").into_response();
-            let secure = s.settings.secure_cookies || meta.https;
+            let secure = s.options.secure_cookies || meta.https;
             web::append_cookie(
                 &mut res,
                 &web::set_cookie(AGENT_COOKIE, &token, secure, Some(7 * 86_400)),
@@ -277,7 +277,7 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Respons
     let mut res = Redirect::to("/m/login").into_response();
     web::append_cookie(
         &mut res,
-        &web::expired_cookie(AGENT_COOKIE, s.settings.secure_cookies),
+        &web::expired_cookie(AGENT_COOKIE, s.options.secure_cookies),
     );
     Ok(res)
 }
@@ -373,13 +373,13 @@ async fn invite_page(
     me: AgentSession,
 ) -> Result<Response> {
     let code = recruit::invite_code(&s.db, Some(me.agent.id), None).await?;
-    let link = format!("{}/join/{code}", s.settings.base_url);
+    let link = format!("{}/join/{code}", s.options.base_url);
     let verify_link = match certificates::latest(&s.db, me.agent.id).await? {
         Some(c) => {
             let t = certificates::token(&s.db, &c).await?;
             format!(
                 "{}/verify/c/{}?t={t}",
-                s.settings.base_url,
+                s.options.base_url,
                 web::url_encode(&c.cert_no)
             )
         }

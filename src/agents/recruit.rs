@@ -18,12 +18,12 @@ use weiops_core::paging::{PageInfo, PageRequest};
 
 use super::levels::{self, Level};
 use super::store::{self, AgentProfile};
-use crate::access::catalog::{AgentsApprove, AgentsRead};
-use crate::access::{Need, Principal};
+use crate::agents::{AgentsApprove, AgentsRead};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Where, now_ms};
 use crate::error::FieldErrors;
-use crate::http::{AppState, RequestMeta};
+use crate::identity::{Need, Principal};
+use crate::state::{AppState, RequestMeta};
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx, PublicCtx};
 use crate::{Error, Result};
@@ -230,7 +230,7 @@ pub struct ApplicationInput {
 }
 
 /// Applications from one address: a public form must not be a spam cannon.
-const PER_IP: crate::auth::throttle::Limit = crate::auth::throttle::Limit {
+const PER_IP: crate::identity::throttle::Limit = crate::identity::throttle::Limit {
     max: 10,
     window_ms: 3_600_000,
 };
@@ -279,10 +279,10 @@ pub async fn submit(db: &Db, code: &str, input: &ApplicationInput, ip: &str) -> 
     }
     errors.into_result()?;
     let key = format!("apply:{ip}");
-    if crate::auth::throttle::exhausted(db, &key, PER_IP, now_ms()).await? {
+    if crate::identity::throttle::exhausted(db, &key, PER_IP, now_ms()).await? {
         return Err(Error::TooManyAttempts);
     }
-    crate::auth::throttle::hit(db, &key, PER_IP, now_ms()).await?;
+    crate::identity::throttle::hit(db, &key, PER_IP, now_ms()).await?;
     let (sponsor, recruiter) = match who {
         Inviter::Agent { id, .. } => (Some(id), None),
         Inviter::Staff { id, .. } => (None, Some(id)),
@@ -568,7 +568,7 @@ struct InvitePage {
 /// The signed-in staff member's own invite link and QR code.
 async fn my_invite(State(s): State<AppState>, who: Principal, ctx: PageCtx) -> Result<Response> {
     let code = invite_code(&s.db, None, Some(who.user_id)).await?;
-    let link = format!("{}/join/{code}", s.settings.base_url);
+    let link = format!("{}/join/{code}", s.options.base_url);
     let ctx = ctx.titled("recruit.my_invite", &[("menu.agents", None)]);
     Ok(web::page(InvitePage {
         ctx,

@@ -1,16 +1,13 @@
-//! The audit log: an append-only record of every change, written in the
-//! same transaction as the change itself, so that a change without its
+//! The audit recorder: an append-only record of every change, written in
+//! the same transaction as the change itself, so that a change without its
 //! audit entry (or the reverse) cannot exist.
-
-pub mod api;
-pub mod pages;
-pub mod store;
-pub mod view;
+//!
+//! Every store calls it, so it sits below the domains and imports none;
+//! the pages and API that read the log are the `crate::audit_log` domain.
 
 use serde_json::Value;
 
 use crate::db::{Tx, now_ms};
-use crate::http::AppState;
 
 /// Who made a change, from where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,8 +113,4 @@ pub fn record_all(script: &mut crate::db::Script, changes: &[(&Actor, Change)]) 
         }
         script.push(sql, values);
     }
-}
-
-pub fn router() -> axum::Router<AppState> {
-    pages::router()
 }

@@ -10,8 +10,8 @@ use utoipa_axum::routes;
 
 use super::tokens::{self, TokenInfo};
 use crate::Result;
-use crate::access::{PERMISSIONS, Principal};
-use crate::http::AppState;
+use crate::identity::Principal;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,11 +37,13 @@ pub struct Me {
 /// The signed-in user, their permissions and data scope.
 #[utoipa::path(get, path = "/api/v1/me", tag = "account",
     responses((status = 200, body = Me), (status = 401, description = "Not signed in or token revoked")))]
-async fn me(p: Principal) -> Json<Me> {
+async fn me(State(state): State<AppState>, p: Principal) -> Json<Me> {
+    let registry = &state.registry;
     let permissions = if p.is_admin {
-        PERMISSIONS.iter().map(|d| d.code.to_string()).collect()
+        registry.codes().into_iter().map(str::to_string).collect()
     } else {
-        crate::access::catalog::covered(p.permissions.iter().map(String::as_str))
+        registry
+            .covered(p.permissions.iter().map(String::as_str))
             .into_iter()
             .map(str::to_string)
             .collect()

@@ -8,13 +8,13 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::sessions::{self, SESSION_COOKIE};
 use super::tokens::{self, TokenInfo};
-use crate::access::Principal;
-use crate::access::principal::AuthVia;
 use crate::error::FieldErrors;
-use crate::http::{AppState, RequestMeta};
 use crate::i18n::{LANG_COOKIE, Locale};
+use crate::identity::AuthVia;
+use crate::identity::Principal;
+use crate::identity::sessions::{self, SESSION_COOKIE};
+use crate::state::{AppState, RequestMeta};
 use crate::users::store as users;
 use crate::web::{self, FormPairs, PageCtx, PublicCtx};
 use crate::{Error, Result};
@@ -136,14 +136,14 @@ async fn login(
         }
         Err(e) => return Err(e),
     };
-    let secure = state.settings.secure_cookies || meta.https;
+    let secure = state.options.secure_cookies || meta.https;
     let target = if signed_in.must_change_password {
         "/account/password"
     } else {
         safe_next(&form.next)
     };
     let mut res = Redirect::to(target).into_response();
-    let max_age = state.settings.session_policy.absolute_ms / 1000;
+    let max_age = state.options.session_policy.absolute_ms / 1000;
     web::append_cookie(
         &mut res,
         &web::set_cookie(
@@ -179,7 +179,7 @@ async fn logout(State(state): State<AppState>, principal: Option<Principal>) -> 
     let mut res = web::redirect_with_flash("/login", "success", "auth.signed_out", "");
     web::append_cookie(
         &mut res,
-        &web::expired_cookie(SESSION_COOKIE, state.settings.secure_cookies),
+        &web::expired_cookie(SESSION_COOKIE, state.options.secure_cookies),
     );
     Ok(res)
 }
@@ -207,7 +207,7 @@ async fn switch_language(
         &web::set_cookie(
             LANG_COOKIE,
             locale.code(),
-            state.settings.secure_cookies,
+            state.options.secure_cookies,
             Some(365 * 86_400),
         ),
     );
@@ -299,7 +299,7 @@ async fn sessions_page(
     };
     let list = sessions::list(
         &state.db,
-        &state.settings.session_policy,
+        &state.options.session_policy,
         principal.user_id,
         current,
     )
@@ -348,7 +348,7 @@ async fn revoke_session(
 ) -> Result<Response> {
     let mine = sessions::list(
         &state.db,
-        &state.settings.session_policy,
+        &state.options.session_policy,
         principal.user_id,
         None,
     )

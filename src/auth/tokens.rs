@@ -4,15 +4,14 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{random_secret, secret_hash};
-use crate::access::principal::UserAuthRow;
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, now_ms};
 use crate::error::FieldErrors;
+use crate::identity::{random_secret, secret_hash};
 
 /// Every token starts with this, so a leaked one is recognisable in logs
 /// and secret scanners.
-pub const TOKEN_PREFIX: &str = "wops_";
+pub use crate::identity::credentials::TOKEN_PREFIX;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
@@ -125,51 +124,4 @@ pub async fn revoke(db: &Db, actor: &Actor, user_id: i64, token_id: i64) -> crat
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The token's id, its user and the user's roles (rows of
-/// `access::principal::ROLES_COLUMNS`) for a bearer secret, in one read;
-/// `None` when unknown, revoked, or the user is disabled.
-pub async fn authenticate(
-    db: &Db,
-    secret: &str,
-    now: i64,
-) -> crate::Result<Option<(i64, UserAuthRow, Vec<sqlx::any::AnyRow>)>> {
-    if !secret.starts_with(TOKEN_PREFIX) {
-        return Ok(None);
-    }
-    let rows = crate::db::dynamic(format!(
-        "SELECT t.id AS token_id, t.last_used_at, u.id AS user_id, u.username, u.display_name, u.status, \
-         u.must_change_password, u.locale, d.path AS department_path, {} \
-         FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN departments d ON d.id = u.department_id {} \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-        crate::access::principal::ROLES_COLUMNS,
-        crate::access::principal::ROLES_JOIN
-    ))
-    .bind(secret_hash(secret))
-    .fetch_all(&db.pool)
-    .await?;
-    let Some(row) = rows.first() else {
-        return Ok(None);
-    };
-    let token_id: i64 = row.try_get("token_id")?;
-    let last_used: Option<i64> = row.try_get("last_used_at")?;
-    let user = UserAuthRow::from_row(row)?;
-    if user.status != "active" {
-        return Ok(None);
-    }
-    // Recorded at most once a minute: precise enough, and it keeps reads
-    // from turning into writes under load.
-    // Behind the write gate like every busy writer: outside it, under a
-    // stream of orders, it waited up to a second in SQLite's busy handler.
-    if last_used.is_none_or(|t| now - t >= 60_000) {
-        let mut tx = db.begin_write().await?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(token_id)
-            .execute(&mut **tx)
-            .await?;
-        tx.commit().await?;
-    }
-    Ok(Some((token_id, user, rows)))
 }

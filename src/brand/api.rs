@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::Result;
-use crate::access::Need;
-use crate::access::catalog::SettingsWrite;
-use crate::http::AppState;
+use crate::brand::SettingsWrite;
+use crate::identity::Need;
 use crate::settings::brand::{self, Brand};
+use crate::state::AppState;
 use crate::web::VERSION;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -8,7 +8,21 @@ mod pages;
 
 use axum::Router;
 
-use crate::http::AppState;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    SettingsWrite = "settings.write" in "settings";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[MenuItem {
+    group: &groups::SYSTEM,
+    rank: 40,
+    key: "menu.brand",
+    href: "/settings/brand",
+    permission: Some(SettingsWrite::CODE),
+}];
 
 pub fn router() -> Router<AppState> {
     pages::router()

@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::access::Need;
-use crate::access::catalog::SettingsWrite;
+use crate::brand::SettingsWrite;
 use crate::error::FieldErrors;
-use crate::http::AppState;
+use crate::identity::Need;
 use crate::settings::brand::{self, BankAccount, Brand, MAX_ACCOUNTS, MAX_LOGO_BYTES};
+use crate::state::AppState;
 use crate::web::uploads::{self, Refused};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -83,7 +83,7 @@ async fn form_page(
         ctx,
         form,
         FieldErrors::default(),
-        s.settings.data_dir.is_some(),
+        s.options.data_dir.is_some(),
     )))
 }
 
@@ -138,7 +138,7 @@ async fn save(
             };
             Ok(web::page_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                SettingsPage::new(ctx, typed, errors, s.settings.data_dir.is_some()),
+                SettingsPage::new(ctx, typed, errors, s.options.data_dir.is_some()),
             ))
         }
         Err(e) => Err(e),
@@ -151,7 +151,7 @@ async fn logo(State(s): State<AppState>) -> Result<Response> {
     let b = brand::load(&s.db).await?;
     let file = b.logo.filter(|f| brand::safe_file_name(f));
     uploads::serve(
-        s.settings.data_dir.as_deref(),
+        s.options.data_dir.as_deref(),
         file.as_deref(),
         "public, max-age=86400",
     )
@@ -163,7 +163,7 @@ async fn logo_upload(
     who: Need<SettingsWrite>,
     multipart: Multipart,
 ) -> Result<Response> {
-    let dir = s.settings.data_dir.as_deref();
+    let dir = s.options.data_dir.as_deref();
     let picture = match uploads::read_picture(dir, multipart, "logo", MAX_LOGO_BYTES).await? {
         Ok(p) => p,
         Err(why) => {
@@ -211,7 +211,7 @@ async fn logo_delete(
         ));
     }
     let old = brand::set_logo(&s.db, &who.actor(), None).await?;
-    uploads::remove(s.settings.data_dir.as_deref(), old.as_deref()).await;
+    uploads::remove(s.options.data_dir.as_deref(), old.as_deref()).await;
     Ok(web::redirect_with_flash(
         BACK,
         "success",

@@ -7,13 +7,23 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::Result;
-use crate::audit::store::{self as audit, AuditFilter};
-use crate::audit::view::{self as audit_view, EntryView};
-use crate::auth::sessions;
+use crate::audit_log::store::{self as audit, AuditFilter};
+use crate::audit_log::view::{self as audit_view, EntryView};
 use crate::db::now_ms;
-use crate::http::AppState;
+use crate::identity::sessions;
+use crate::registry::{MenuItem, groups};
+use crate::state::AppState;
 use crate::users::store as users;
 use crate::web::{self, PageCtx, chart};
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[MenuItem {
+    group: &groups::HOME,
+    rank: 10,
+    key: "menu.dashboard",
+    href: "/",
+    permission: None,
+}];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(dashboard))
@@ -36,7 +46,7 @@ struct DashboardPage {
 
 async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Response> {
     let (users_total, users_active) = users::count(&state.db).await?;
-    let live_sessions = sessions::count_live(&state.db, &state.settings.session_policy).await?;
+    let live_sessions = sessions::count_live(&state.db, &state.options.session_policy).await?;
     let now = now_ms();
     let per_day = audit::per_day(&state.db, 14, now).await?;
     let events_today = per_day.last().map(|(_, n)| *n).unwrap_or(0);

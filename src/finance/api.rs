@@ -13,11 +13,11 @@ use super::journal::{self, EntryDetail, EntrySummary, LedgerAccount, ManualEntry
 use super::pages::{entry_filter, withdrawal_filter};
 use super::reports::{self, AccountBalance, AgentStatement, TrialBalance};
 use super::withdrawals::{self, NewWithdrawal, Withdrawal};
-use crate::access::Need;
-use crate::access::Principal;
-use crate::access::catalog::{FinancePay, FinanceRead, FinanceWrite};
 use crate::error::FieldErrors;
-use crate::http::AppState;
+use crate::finance::{FinancePay, FinanceRead, FinanceWrite};
+use crate::identity::Need;
+use crate::identity::Principal;
+use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
 

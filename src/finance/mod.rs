@@ -12,7 +12,61 @@ pub mod portal;
 pub mod reports;
 pub mod withdrawals;
 
-use crate::http::AppState;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    FinanceRead = "finance.read" in "finance";
+    FinanceWrite = "finance.write" in "finance";
+    FinanceApprove = "finance.approve" in "finance";
+    FinancePay = "finance.pay" in "finance";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 50,
+        key: "menu.payments",
+        href: "/finance/payments",
+        permission: Some(FinanceRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 60,
+        key: "menu.withdrawals",
+        href: "/finance/withdrawals",
+        permission: Some(FinanceRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 70,
+        key: "menu.journal",
+        href: "/finance/journal",
+        permission: Some(FinanceRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 80,
+        key: "menu.balances",
+        href: "/finance/balances",
+        permission: Some(FinanceRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 90,
+        key: "menu.trial_balance",
+        href: "/finance/trial-balance",
+        permission: Some(FinanceRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 100,
+        key: "menu.statements",
+        href: "/finance/statements",
+        permission: Some(FinanceRead::CODE),
+    },
+];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router().merge(payment_pages::router())

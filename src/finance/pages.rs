@@ -15,11 +15,11 @@ use super::journal::{
 };
 use super::reports::{self, AccountBalance, AgentStatement, KINDS, TrialBalance};
 use super::withdrawals::{self, STATUSES, Withdrawal, WithdrawalFilter};
-use crate::access::catalog::{FinancePay, FinanceRead, FinanceWrite};
-use crate::access::{Need, Principal};
 use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
-use crate::http::AppState;
+use crate::finance::{FinancePay, FinanceRead, FinanceWrite};
+use crate::identity::{Need, Principal};
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};

@@ -12,9 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::payments::{self, NewPayment, Payment};
-use crate::access::Need;
-use crate::access::catalog::{FinanceRead, FinanceWrite};
-use crate::http::AppState;
+use crate::finance::{FinanceRead, FinanceWrite};
+use crate::identity::Need;
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};

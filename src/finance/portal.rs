@@ -18,8 +18,8 @@ use crate::agents::portal::AgentSession;
 use crate::agents::store::Agent;
 use crate::audit::Actor;
 use crate::error::FieldErrors;
-use crate::http::{AppState, RequestMeta};
 use crate::rewards::plan::WithdrawalRules;
+use crate::state::{AppState, RequestMeta};
 use crate::web::{self, FormPairs, PublicCtx};
 use crate::{Error, Result};
 

@@ -9,9 +9,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
 use weiops_core::csrf::{CsrfVerdict, RequestOrigin, judge};
 
-use super::{AppState, REQUEST_ID};
 use crate::error::ErrorReport;
 use crate::i18n::{LANG_COOKIE, Locale};
+use crate::state::{AppState, REQUEST_ID};
 use crate::web::{self, FLASH_COOKIE};
 
 /// Puts the request's [`Locale`] into its extensions.
@@ -77,7 +77,8 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let signed_in = web::cookie(req.headers(), crate::auth::sessions::SESSION_COOKIE).is_some();
+    let signed_in =
+        web::cookie(req.headers(), crate::identity::credentials::SESSION_COOKIE).is_some();
 
     let response = next.run(req).await;
     let status = response.status();
@@ -143,10 +144,10 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
             };
             let mut res = Redirect::to(&target).into_response();
             if report.code == "session_expired" && signed_in {
-                let secure = state.settings.secure_cookies;
+                let secure = state.options.secure_cookies;
                 web::append_cookie(
                     &mut res,
-                    &web::expired_cookie(crate::auth::sessions::SESSION_COOKIE, secure),
+                    &web::expired_cookie(crate::identity::credentials::SESSION_COOKIE, secure),
                 );
                 web::append_cookie(
                     &mut res,

@@ -9,73 +9,19 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa_axum::router::OpenApiRouter;
 
-use crate::http::AppState;
+use crate::registry::{MenuItem, groups};
+use crate::state::AppState;
 use crate::web::PageCtx;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "weiops API",
-        description = "微运营 weiops JSON API. Authenticate with `Authorization: Bearer <token>` \
-                       (create a token under 个人中心 → API 令牌 or with `weiops token create`). \
-                       Errors have the shape `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`; \
-                       messages follow `Accept-Language` (zh-CN by default, en).",
-    ),
-    modifiers(&BearerAuth),
-    security(("bearer" = [])),
-    tags(
-        (name = "account", description = "The caller's own account and tokens"),
-        (name = "users", description = "Staff accounts"),
-        (name = "roles", description = "Roles and permissions"),
-        (name = "audit", description = "The audit log"),
-        (name = "org", description = "Organisation: departments, positions, staff, templates"),
-        (name = "agents", description = "The agent network: levels, agents, teams, imports"),
-        (name = "rewards", description = "Reward plan, compliance report, reward lines explained"),
-        (name = "settlements", description = "Monthly settlement runs: draft, approve, pay, export"),
-        (name = "orders", description = "Orders: import of orders.csv, refunds"),
-        (name = "finance", description = "The double-entry ledger, statements, agent withdrawals"),
-        (name = "products", description = "Products, SKUs, prices per agent level"),
-        (name = "stock", description = "Warehouses, stock, movements, counts"),
-        (name = "shipping", description = "Shipments, carriers, tracking numbers"),
-        (name = "settings", description = "System settings: the brand, its logo and bank accounts"),
-    )
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// Every `/api/v1` route, documented.
-pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(crate::auth::api::router())
-        .merge(crate::users::api::router())
-        .merge(crate::access::api::router())
-        .merge(crate::audit::api::router())
-        .merge(crate::org::api::router())
-        .merge(crate::agents::api::router())
-        .merge(crate::rewards::api::router())
-        .merge(crate::finance::api::router())
-        .merge(crate::orders::api::router())
-        .merge(crate::products::api::router())
-        .merge(crate::stock::api::router())
-        .merge(crate::shipping::api::router())
-        .merge(crate::service::api_router())
-        .merge(crate::brand::api::router())
-}
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[MenuItem {
+    group: &groups::ACCOUNT,
+    rank: 40,
+    key: "menu.api_docs",
+    href: "/api/docs",
+    permission: None,
+}];
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
     let json = openapi.clone();

@@ -8,11 +8,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::aftersales::{self, Case, NewCase, Refund};
-use crate::access::Need;
-use crate::access::catalog::{FinanceWrite, OrdersRead, OrdersWrite};
 use crate::agents::portal::AgentSession;
 use crate::audit::Actor;
-use crate::http::AppState;
+use crate::finance::FinanceWrite;
+use crate::identity::Need;
+use crate::orders::{OrdersRead, OrdersWrite};
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};

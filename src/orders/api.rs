@@ -10,13 +10,15 @@ use utoipa_axum::routes;
 use super::import::{self, OrdersReport, Source};
 use super::purchase::{self, LineView, NewOrder, OrderSettings, PlacedOrder, TimelineEvent};
 use super::store::{self, Delivery, Order, OrderFilter};
-use crate::access::catalog::{
-    AgentsPii, FinanceWrite, OrdersImport, OrdersRead, OrdersWrite, Permission, ShippingWrite,
-};
-use crate::access::{Need, Principal};
-use crate::http::AppState;
+use crate::agents::AgentsPii;
+use crate::finance::FinanceWrite;
+use crate::identity::{Need, Principal};
+use crate::orders::{OrdersImport, OrdersRead, OrdersWrite};
+use crate::registry::Permission;
 use crate::rewards::clawback::{self, RefundOutcome};
 use crate::rewards::lines::OrderRewards;
+use crate::shipping::ShippingWrite;
+use crate::state::AppState;
 use crate::{Error, Result};
 
 pub fn router() -> OpenApiRouter<AppState> {

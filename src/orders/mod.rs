@@ -12,7 +12,32 @@ pub mod pricing;
 pub mod purchase;
 pub mod store;
 
-use crate::http::AppState;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    OrdersRead = "orders.read" in "orders";
+    OrdersImport = "orders.import" in "orders";
+    OrdersWrite = "orders.write" in "orders";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 10,
+        key: "menu.orders",
+        href: "/orders",
+        permission: Some(OrdersRead::CODE),
+    },
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 30,
+        key: "menu.aftersales",
+        href: "/aftersales",
+        permission: Some(OrdersRead::CODE),
+    },
+];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router()

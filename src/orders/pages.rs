@@ -10,13 +10,15 @@ use axum::routing::{get, post};
 
 use super::import::{self, Source};
 use super::store::{self, Order, OrderFilter};
-use crate::access::Need;
-use crate::access::catalog::{
-    AgentsPii, FinanceWrite, OrdersImport, OrdersRead, OrdersWrite, Permission, ShippingWrite,
-};
+use crate::agents::AgentsPii;
 use crate::export::{self, ExportFormat, Table};
-use crate::http::AppState;
+use crate::finance::FinanceWrite;
+use crate::identity::Need;
 use crate::jobs;
+use crate::orders::{OrdersImport, OrdersRead, OrdersWrite};
+use crate::registry::Permission;
+use crate::shipping::ShippingWrite;
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -362,7 +364,7 @@ fn action_permission(action: &str) -> Option<&'static str> {
 /// A staff move from the order page, after a confirmation page.
 async fn act(
     State(s): State<AppState>,
-    who: crate::access::Principal,
+    who: crate::identity::Principal,
     ctx: PageCtx,
     Path((order_no, action)): Path<(String, String)>,
     form: FormPairs,

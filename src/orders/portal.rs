@@ -21,8 +21,8 @@ use crate::agents::portal::AgentSession;
 use crate::audit::Actor;
 use crate::error::FieldErrors;
 use crate::finance::payments::{self, NewPayment, Payment};
-use crate::http::AppState;
 use crate::products::store::SkuPrice;
+use crate::state::AppState;
 use crate::web::{self, FormPairs, PublicCtx};
 use crate::{Error, Result};
 

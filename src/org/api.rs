@@ -16,9 +16,9 @@ use super::staff::{self, Staff, StaffFilter, StaffInput};
 use super::templates::{self, OrgTemplate, Plan};
 use super::transfer::{self, ImportedAccount};
 use crate::Result;
-use crate::access::Need;
-use crate::access::catalog::{OrgRead, OrgWrite};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::org::{OrgRead, OrgWrite};
+use crate::state::AppState;
 use crate::web::list::ListParams;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -351,7 +351,7 @@ pub struct TemplateInfo {
 #[utoipa::path(get, path = "/api/v1/org/templates", tag = "org", responses((status = 200, body = Vec<TemplateInfo>)))]
 async fn list_templates(State(s): State<AppState>, _who: Need<OrgRead>) -> Json<Vec<TemplateInfo>> {
     Json(
-        templates::load(s.settings.data_dir.as_deref())
+        templates::load(s.options.data_dir.as_deref())
             .into_iter()
             .map(|l| TemplateInfo {
                 departments: l.template.departments.len(),
@@ -377,7 +377,7 @@ async fn get_template(
     _who: Need<OrgRead>,
     Path(id): Path<String>,
 ) -> Result<Json<OrgTemplate>> {
-    Ok(Json(templates::find(s.settings.data_dir.as_deref(), &id)?))
+    Ok(Json(templates::find(s.options.data_dir.as_deref(), &id)?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -401,7 +401,7 @@ async fn apply_template(
     Path(id): Path<String>,
     Json(body): Json<ApplyRequest>,
 ) -> Result<Json<Plan>> {
-    let t = templates::find(s.settings.data_dir.as_deref(), &id)?;
+    let t = templates::find(s.options.data_dir.as_deref(), &id)?;
     let plan = if body.dry_run {
         templates::plan(&s.db, &t, body.departments.as_deref()).await?
     } else {

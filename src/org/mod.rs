@@ -12,7 +12,52 @@ pub mod templates;
 pub mod transfer;
 
 use crate::error::FieldErrors;
-use crate::http::AppState;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    OrgRead = "org.read" in "org";
+    OrgWrite = "org.write" in "org";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[
+    MenuItem {
+        group: &groups::ORG,
+        rank: 10,
+        key: "menu.chart",
+        href: "/org/chart",
+        permission: Some(OrgRead::CODE),
+    },
+    MenuItem {
+        group: &groups::ORG,
+        rank: 20,
+        key: "menu.departments",
+        href: "/org/departments",
+        permission: Some(OrgRead::CODE),
+    },
+    MenuItem {
+        group: &groups::ORG,
+        rank: 30,
+        key: "menu.positions",
+        href: "/org/positions",
+        permission: Some(OrgRead::CODE),
+    },
+    MenuItem {
+        group: &groups::ORG,
+        rank: 40,
+        key: "menu.staff",
+        href: "/org/staff",
+        permission: Some(OrgRead::CODE),
+    },
+    MenuItem {
+        group: &groups::ORG,
+        rank: 50,
+        key: "menu.templates",
+        href: "/org/templates",
+        permission: Some(OrgRead::CODE),
+    },
+];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router()

@@ -16,12 +16,12 @@ use super::positions::{self, Kpi, Position, PositionFilter, PositionInput};
 use super::staff::{self, Staff, StaffInput};
 use super::templates::{self, Plan, PlanAction};
 use super::transfer::{self, ImportedAccount};
-use crate::access::catalog::{OrgRead, OrgWrite};
 use crate::access::roles::{self, Role};
-use crate::access::{Need, Principal};
 use crate::error::{FieldErrors, RowProblem};
 use crate::export::{self, ExportFormat};
-use crate::http::AppState;
+use crate::identity::{Need, Principal};
+use crate::org::{OrgRead, OrgWrite};
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager, SortHeader};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -982,11 +982,11 @@ async fn staff_detail(
         || member
             .roles
             .iter()
-            .any(|r| r.code == crate::access::roles::ADMIN_ROLE);
+            .any(|r| r.code == crate::identity::ADMIN_ROLE);
     let permissions = if everything {
-        crate::access::PERMISSIONS.iter().map(|p| p.code).collect()
+        s.registry.codes()
     } else {
-        crate::access::catalog::covered(grants.iter().map(String::as_str))
+        s.registry.covered(grants.iter().map(String::as_str))
     };
     let ctx = ctx.titled_text(
         member.display_name.clone(),
@@ -1346,7 +1346,7 @@ struct TemplatesPage {
 }
 
 async fn template_list(State(s): State<AppState>, _who: Need<OrgRead>, ctx: PageCtx) -> Response {
-    let list = templates::load(s.settings.data_dir.as_deref());
+    let list = templates::load(s.options.data_dir.as_deref());
     let ctx = ctx.titled("menu.templates", &[ORG]);
     web::page(TemplatesPage {
         ctx,
@@ -1408,7 +1408,7 @@ impl TemplatePreview {
 
     /// A grant pattern in the reader's words.
     fn permission_label(&self, pattern: &str) -> String {
-        crate::access::catalog::pattern_label(pattern, self.ctx.locale)
+        crate::registry::pattern_label(pattern, self.ctx.locale)
     }
 
     fn depth(&self, code: &str) -> usize {
@@ -1447,7 +1447,7 @@ async fn template_preview(
     uri: axum::http::Uri,
 ) -> Result<Response> {
     let id = uri.path().trim_start_matches("/org/templates/").to_string();
-    let t = templates::find(s.settings.data_dir.as_deref(), &id)?;
+    let t = templates::find(s.options.data_dir.as_deref(), &id)?;
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| Error::BadRequest("error.bad_query"))?;
     let chosen: Vec<&str> = query
@@ -1475,7 +1475,7 @@ async fn template_apply(
     Path(id): Path<String>,
     form: FormPairs,
 ) -> Result<Response> {
-    let t = templates::find(s.settings.data_dir.as_deref(), &id)?;
+    let t = templates::find(s.options.data_dir.as_deref(), &id)?;
     let selected = parts(&form.all("part"), true);
     if !form.confirmed() {
         let plan = templates::plan(&s.db, &t, selected.as_deref()).await?;

@@ -7,10 +7,10 @@ use sqlx::Row;
 use weiops_core::org::StaffStatus;
 use weiops_core::paging::{PageInfo, PageRequest};
 
-use crate::access::Principal;
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Tx, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
+use crate::identity::Principal;
 use crate::users::store::{self as users, NewUser, RoleRef};
 use crate::{Error, Result};
 
@@ -608,12 +608,12 @@ pub async fn update(db: &Db, actor: &Actor, user_id: i64, input: &StaffInput) ->
     let was_admin = before
         .roles
         .iter()
-        .any(|r| r.code == crate::access::roles::ADMIN_ROLE);
+        .any(|r| r.code == crate::identity::ADMIN_ROLE);
     let keeps_admin = input.role_ids.iter().any(|id| {
         before
             .roles
             .iter()
-            .any(|r| r.id == *id && r.code == crate::access::roles::ADMIN_ROLE)
+            .any(|r| r.id == *id && r.code == crate::identity::ADMIN_ROLE)
     });
     if was_admin
         && (!keeps_admin || !profile.status.account_active())

@@ -208,7 +208,7 @@ pub fn problems(t: &OrgTemplate) -> Vec<String> {
             out.push(format!("role {}: data_scope {:?}", r.code, r.data_scope));
         }
         for p in &r.permissions {
-            if !crate::access::catalog::is_grantable(p) {
+            if !crate::registry::is_grantable(p) {
                 out.push(format!(
                     "role {}: permission {p:?} is not grantable",
                     r.code

@@ -12,9 +12,9 @@ use super::store::{
     self, Category, CategoryInput, LevelPriceInput, PriceChange, Product, ProductFilter,
     ProductInput, Sku, SkuInput,
 };
-use crate::access::Need;
-use crate::access::catalog::{ProductsRead, ProductsWrite};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::products::{ProductsRead, ProductsWrite};
+use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
 

@@ -8,7 +8,22 @@ pub mod pages;
 pub mod portal;
 pub mod store;
 
-use crate::http::AppState;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    ProductsRead = "products.read" in "products";
+    ProductsWrite = "products.write" in "products";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[MenuItem {
+    group: &groups::GOODS,
+    rank: 50,
+    key: "menu.products",
+    href: "/products",
+    permission: Some(ProductsRead::CODE),
+}];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router().merge(portal::router())

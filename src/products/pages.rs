@@ -15,12 +15,12 @@ use super::store::{
     self, Category, CategoryInput, LevelPriceInput, PriceChange, Product, ProductInput, Sku,
     SkuInput,
 };
-use crate::access::Need;
-use crate::access::catalog::{ProductsRead, ProductsWrite};
 use crate::agents::levels::{self, Level};
 use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::products::{ProductsRead, ProductsWrite};
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager, SortHeader};
 use crate::web::uploads::{self, Refused};
 use crate::web::{self, FormPairs, PageCtx};
@@ -462,7 +462,7 @@ async fn detail_page(
             product,
             sku_form,
             errors,
-            uploads: s.settings.data_dir.is_some(),
+            uploads: s.options.data_dir.is_some(),
         },
     ))
 }
@@ -521,7 +521,7 @@ async fn image(
 /// here, for agents in the portal's shop (`super::portal`).
 pub(crate) async fn image_response(s: &AppState, p: store::Product) -> Result<Response> {
     uploads::serve(
-        s.settings.data_dir.as_deref(),
+        s.options.data_dir.as_deref(),
         p.image.as_deref(),
         "private, max-age=300",
     )
@@ -536,7 +536,7 @@ async fn image_upload(
 ) -> Result<Response> {
     let back = format!("/products/{id}");
     store::get(&s.db, id).await?;
-    let dir = s.settings.data_dir.as_deref();
+    let dir = s.options.data_dir.as_deref();
     let picture = match uploads::read_picture(dir, multipart, "image", MAX_IMAGE_BYTES).await? {
         Ok(p) => p,
         Err(why) => {
@@ -584,7 +584,7 @@ async fn image_delete(
         ));
     }
     let old = store::set_image(&s.db, &who.actor(), id, None).await?;
-    uploads::remove(s.settings.data_dir.as_deref(), old.as_deref()).await;
+    uploads::remove(s.options.data_dir.as_deref(), old.as_deref()).await;
     Ok(web::redirect_with_flash(
         &back,
         "success",

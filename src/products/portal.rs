@@ -8,7 +8,7 @@ use axum::routing::get;
 
 use super::store;
 use crate::agents::portal::AgentSession;
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::{Error, Result};
 
 pub fn router() -> Router<AppState> {

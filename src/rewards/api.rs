@@ -13,13 +13,12 @@ use weiops_core::time::Period;
 use super::lines::{self, AgentRewards};
 use super::plan::{self, PlanInput, SaveError, VersionSummary, WithdrawalRules};
 use super::settlement::{self, LevelTotals, ResultRow, Run, RunStatus};
-use crate::access::Need;
-use crate::access::catalog::{
-    FinanceApprove, FinancePay, FinanceRead, FinanceWrite, RewardsRead, RewardsWrite,
-};
 use crate::error::FieldErrors;
-use crate::http::AppState;
+use crate::finance::{FinanceApprove, FinancePay, FinanceRead, FinanceWrite};
 use crate::i18n::Locale;
+use crate::identity::Need;
+use crate::rewards::{RewardsRead, RewardsWrite};
+use crate::state::AppState;
 use crate::{Error, Result};
 
 pub fn router() -> OpenApiRouter<AppState> {

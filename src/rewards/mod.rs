@@ -11,7 +11,46 @@ pub mod plan;
 pub mod portal;
 pub mod settlement;
 
-use crate::http::AppState;
+use crate::finance::FinanceRead;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    RewardsRead = "rewards.read" in "rewards";
+    RewardsWrite = "rewards.write" in "rewards";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 10,
+        key: "menu.settlements",
+        href: "/finance/settlements",
+        permission: Some(FinanceRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 20,
+        key: "menu.reward_lines",
+        href: "/rewards/lines",
+        permission: Some(RewardsRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 30,
+        key: "menu.reward_plan",
+        href: "/rewards/plan",
+        permission: Some(RewardsRead::CODE),
+    },
+    MenuItem {
+        group: &groups::FINANCE,
+        rank: 40,
+        key: "menu.compliance",
+        href: "/rewards/compliance",
+        permission: Some(RewardsRead::CODE),
+    },
+];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router().merge(portal::router())

@@ -16,12 +16,11 @@ use super::api::{RunDetail, period_or_now, save_error};
 use super::lines::{self, AgentRewards};
 use super::plan::{self, PlanInput, PlanVersion, VersionSummary, WithdrawalRules};
 use super::settlement::{self, ResultRow, Run, RunStatus};
-use crate::access::Need;
-use crate::access::catalog::{
-    FinanceApprove, FinancePay, FinanceRead, FinanceWrite, RewardsRead, RewardsWrite,
-};
 use crate::error::FieldErrors;
-use crate::http::AppState;
+use crate::finance::{FinanceApprove, FinancePay, FinanceRead, FinanceWrite};
+use crate::identity::Need;
+use crate::rewards::{RewardsRead, RewardsWrite};
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -122,7 +121,7 @@ async fn create_run(
 /// than a request may); the job page shows the stages and links the run.
 async fn start_compute(
     s: &AppState,
-    who: &crate::access::Principal,
+    who: &crate::identity::Principal,
     period: Period,
 ) -> Result<i64> {
     let db = s.db.clone();

@@ -15,7 +15,7 @@ use weiops_core::time::Period;
 use super::lines::{self, AgentRewards};
 use crate::Result;
 use crate::agents::portal::AgentSession;
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::web::{self, PublicCtx};
 
 pub fn router() -> Router<AppState> {

@@ -13,14 +13,28 @@ use sqlx::Row;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::Need;
-use crate::access::catalog::ServiceRead;
+use crate::identity::Need;
+
 use crate::db::{BindValue, Db, Where};
-use crate::http::AppState;
 use crate::orders::purchase::{self, TimelineEvent};
 use crate::orders::store::{self, Order};
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
 use crate::web::{self, PageCtx};
 use crate::{Error, Result};
+
+permissions! {
+    ServiceRead = "service.read" in "service";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[MenuItem {
+    group: &groups::GOODS,
+    rank: 40,
+    key: "menu.order_lookup",
+    href: "/service/lookup",
+    permission: Some(ServiceRead::CODE),
+}];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/service/lookup", get(lookup_page))

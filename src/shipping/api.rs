@@ -9,9 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store::{self, Carrier, NewCarrier, Shipment};
-use crate::access::Need;
-use crate::access::catalog::{OrdersRead, ShippingWrite};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::orders::OrdersRead;
+use crate::shipping::ShippingWrite;
+use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
 

@@ -19,7 +19,22 @@ pub mod code128;
 pub mod pages;
 pub mod store;
 
-use crate::http::AppState;
+use crate::orders::OrdersRead;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    ShippingWrite = "shipping.write" in "shipping";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[MenuItem {
+    group: &groups::GOODS,
+    rank: 20,
+    key: "menu.shipping",
+    href: "/shipping",
+    permission: Some(OrdersRead::CODE),
+}];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router()

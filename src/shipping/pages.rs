@@ -17,11 +17,14 @@ use axum::routing::{get, post};
 
 use super::code128;
 use super::store::{self, Carrier, NewCarrier, Parcel, Shipment};
-use crate::access::Need;
-use crate::access::catalog::{AgentsPii, OrdersRead, Permission, ShippingWrite};
+use crate::agents::AgentsPii;
 use crate::agents::portal::AgentSession;
 use crate::error::RowProblem;
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::orders::OrdersRead;
+use crate::registry::Permission;
+use crate::shipping::ShippingWrite;
+use crate::state::AppState;
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
 

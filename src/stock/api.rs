@@ -15,10 +15,10 @@ use super::store::{
     StockCount, StockFilter, StockRow, Warehouse, WarehouseInput,
 };
 use crate::Result;
-use crate::access::Need;
-use crate::access::catalog::{StockRead, StockWrite};
-use crate::http::AppState;
 use crate::i18n::Locale;
+use crate::identity::Need;
+use crate::state::AppState;
+use crate::stock::{StockRead, StockWrite};
 use crate::web::list::ListParams;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,7 +10,59 @@ pub mod pages;
 pub mod rules;
 pub mod store;
 
-use crate::http::AppState;
+use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::state::AppState;
+
+permissions! {
+    StockRead = "stock.read" in "stock";
+    StockWrite = "stock.write" in "stock";
+}
+
+/// This domain's entries in the left menu.
+pub const MENU: &[MenuItem] = &[
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 60,
+        key: "menu.stock",
+        href: "/stock",
+        permission: Some(StockRead::CODE),
+    },
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 70,
+        key: "menu.cloud_stock",
+        href: "/stock/cloud",
+        permission: Some(StockRead::CODE),
+    },
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 80,
+        key: "menu.cloud_requests",
+        href: "/stock/cloud/requests",
+        permission: Some(StockRead::CODE),
+    },
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 90,
+        key: "menu.stock_movements",
+        href: "/stock/movements",
+        permission: Some(StockRead::CODE),
+    },
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 100,
+        key: "menu.stock_counts",
+        href: "/stock/counts",
+        permission: Some(StockRead::CODE),
+    },
+    MenuItem {
+        group: &groups::GOODS,
+        rank: 110,
+        key: "menu.warehouses",
+        href: "/stock/warehouses",
+        permission: Some(StockRead::CODE),
+    },
+];
 
 pub fn router() -> axum::Router<AppState> {
     pages::router().merge(cloud::router())

@@ -14,11 +14,11 @@ use super::store::{
     self, CountDetail, CountFilter, CountLine, CountLineInput, MoveInput, Movement, SkuTotal,
     StockCount, StockRow, Warehouse, WarehouseInput,
 };
-use crate::access::Need;
-use crate::access::catalog::{StockRead, StockWrite};
 use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::state::AppState;
+use crate::stock::{StockRead, StockWrite};
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};

@@ -862,7 +862,7 @@ pub async fn apply_move(
     }
     e.into_result()?;
     let sku = sku.ok_or(Error::NotFound)?;
-    let ref_id = crate::auth::random_hex(6);
+    let ref_id = crate::identity::random_hex(6);
     let r = Ref {
         kind: kind.ref_type(),
         id: &ref_id,

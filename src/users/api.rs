@@ -11,9 +11,9 @@ use weiops_core::paging::PageRequest;
 
 use super::store::{self, NewUser, SORTS, User, UserFilter, UserUpdate};
 use crate::Result;
-use crate::access::Need;
-use crate::access::catalog::{UsersRead, UsersWrite};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::state::AppState;
+use crate::users::{UsersRead, UsersWrite};
 use crate::web::list::ListParams;
 
 pub fn router() -> OpenApiRouter<AppState> {

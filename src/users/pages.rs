@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::store::{self, NewUser, SORTS, User, UserFilter, UserUpdate};
-use crate::access::Need;
-use crate::access::catalog::{UsersRead, UsersWrite};
 use crate::access::roles::{self, Role};
-use crate::audit::store::{AuditEntry, AuditFilter};
+use crate::audit_log::store::{AuditEntry, AuditFilter};
 use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::state::AppState;
+use crate::users::{UsersRead, UsersWrite};
 use crate::web::list::{ListParams, Pager, SortHeader};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -259,7 +259,7 @@ async fn detail(
             entity_id: Some(id.to_string()),
             ..Default::default()
         };
-        crate::audit::store::query(
+        crate::audit_log::store::query(
             &state.db,
             &filter,
             weiops_core::paging::PageRequest::new(Some(1), Some(10)),

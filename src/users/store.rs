@@ -8,12 +8,12 @@ use weiops_core::accounts::{
 };
 use weiops_core::paging::{PageInfo, PageRequest};
 
-use crate::access::Principal;
-use crate::access::roles::ADMIN_ROLE;
 use crate::audit::{self, Actor, Change};
-use crate::auth::{password, random_password, sessions, throttle};
 use crate::db::{Db, Tx, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
+use crate::identity::ADMIN_ROLE;
+use crate::identity::Principal;
+use crate::identity::{password, random_password, sessions, throttle};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 const FILES: &[(&str, &str, &[u8])] = &[
     (

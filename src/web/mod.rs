@@ -13,14 +13,14 @@ use askama::Template;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use weiops_core::money::Fen;
 
-use crate::access::Principal;
-use crate::http::AppState;
 use crate::i18n::Locale;
+use crate::identity::Principal;
 use crate::settings::brand::Brand;
+use crate::state::AppState;
 
 pub const FLASH_COOKIE: &str = "weiops_flash";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -211,8 +211,8 @@ impl FromRequestParts<AppState> for PageCtx {
             .copied()
             .unwrap_or_default();
         let path = parts.uri.path().to_string();
-        let mut menu = menu::visible(&principal, locale, &path);
-        menu::count_badges(&state.db, &principal, &mut menu).await?;
+        let mut menu = menu::visible(&state.registry, &principal, locale, &path);
+        menu::count_badges(&state.db, &state.registry, &principal, &mut menu).await?;
         Ok(PageCtx {
             locale,
             user_name: principal.display_name.clone(),
@@ -346,41 +346,7 @@ pub fn redirect_with_flash(to: &str, kind: &str, key: &str, arg: &str) -> Respon
 
 // ---------------------------------------------------------------- cookies
 
-/// The value of cookie `name`, if sent.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|line| {
-            line.split(';').find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                (k == name && !v.is_empty()).then(|| v.to_string())
-            })
-        })
-}
-
-pub fn append_cookie(res: &mut Response, cookie: &str) {
-    if let Ok(v) = HeaderValue::from_str(cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-/// A cookie for this site only: HttpOnly, SameSite=Lax, Secure behind https.
-pub fn set_cookie(name: &str, value: &str, secure: bool, max_age_secs: Option<i64>) -> String {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if let Some(age) = max_age_secs {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    if secure {
-        c.push_str("; Secure");
-    }
-    c
-}
-
-pub fn expired_cookie(name: &str, secure: bool) -> String {
-    set_cookie(name, "", secure, Some(0))
-}
+pub use crate::cookies::{append_cookie, cookie, expired_cookie, set_cookie};
 
 pub fn flash_cookie(kind: &str, key: &str, secure: bool) -> String {
     flash_cookie_arg(kind, key, "", secure)
@@ -521,6 +487,7 @@ fn confirm_styled(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn url_encoding_round_trips() {

@@ -124,7 +124,11 @@ where
     tokio::fs::create_dir_all(&folder)
         .await
         .map_err(anyhow::Error::from)?;
-    let file = format!("{prefix}-{}.{}", crate::auth::random_hex(8), picture.ext);
+    let file = format!(
+        "{prefix}-{}.{}",
+        crate::identity::random_hex(8),
+        picture.ext
+    );
     let path = folder.join(&file);
     tokio::fs::write(&path, &picture.bytes)
         .await

@@ -114,7 +114,7 @@ fn every_key_used_in_code_exists() {
 fn every_permission_has_a_name_in_both_languages() {
     for locale in ["zh-CN", "en"] {
         let k = keys(locale);
-        for p in weiops::access::PERMISSIONS {
+        for p in &weiops::app::registry().permissions {
             assert!(
                 k.contains(&format!("perm.{}", p.code)),
                 "{locale}: perm.{}",

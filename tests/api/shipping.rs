@@ -519,8 +519,7 @@ async fn the_template_warehouse_keeper_ships_a_paid_order_end_to_end() {
     let mut seen = 0;
     for t in weiops::org::templates::load(None) {
         for r in t.template.roles.iter().filter(|r| ships(r)) {
-            let covered =
-                weiops::access::catalog::covered(r.permissions.iter().map(String::as_str));
+            let covered = weiops::app::registry().covered(r.permissions.iter().map(String::as_str));
             assert!(
                 covered.contains(&"shipping.write") && covered.contains(&"orders.read"),
                 "{} {}: {:?}",

@@ -5,12 +5,11 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use weiops::audit::Actor;
 use weiops::db::{self, Db};
-use weiops::http::{AppState, Settings};
+use weiops::state::ServerOptions;
 use weiops::users::store::{self as users, NewUser};
 
 /// The JSON body of a response; a body that is not JSON fails the test
@@ -34,7 +33,7 @@ pub struct TestApp {
 async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("WEIOPS_TEST_POSTGRES_URL") {
         Ok(base) if !base.is_empty() => {
-            let name = format!("weiops_test_{}", weiops::auth::random_hex(8));
+            let name = format!("weiops_test_{}", weiops::identity::random_hex(8));
             let admin = db::connect(&base, 1)
                 .await
                 .expect("PostgreSQL reachable at WEIOPS_TEST_POSTGRES_URL");
@@ -64,7 +63,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts weiops with settings adjusted by `tweak`.
-pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServerOptions)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = fresh_database(dir.path()).await;
     let db = db::connect(&url, 5).await.expect("connect");
@@ -90,14 +89,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let mut settings = Settings::new(format!("http://{address}"));
-    tweak(&mut settings);
-    let state = AppState {
-        db: db.clone(),
-        settings: Arc::new(settings),
-        metrics: Arc::default(),
-    };
-    let app = weiops::http::app(state);
+    let mut options = ServerOptions::new(format!("http://{address}"));
+    tweak(&mut options);
+    let state = weiops::app::state(db.clone(), options);
+    let app = weiops::app::app(state);
     tokio::spawn(async move {
         axum::serve(
             listener,

@@ -9,9 +9,9 @@ use utoipa_axum::routes;
 
 use super::store::{self, AuditEntry};
 use crate::Result;
-use crate::access::Need;
-use crate::access::catalog::AuditRead;
-use crate::http::AppState;
+use crate::audit_log::AuditRead;
+use crate::identity::Need;
+use crate::state::AppState;
 use crate::web::list::ListParams;
 
 pub fn router() -> OpenApiRouter<AppState> {

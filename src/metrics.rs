@@ -11,7 +11,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::AppState;
+use std::sync::Arc;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 11] = [
@@ -114,7 +114,7 @@ fn escape(s: &str) -> String {
 
 /// Records every request. The route label is the matched pattern
 /// (`/users/{id}`), never the raw path, so the label set stays small.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
     let route = req
@@ -124,9 +124,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "unmatched".to_string());
     let res = next.run(req).await;
     let micros = start.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
-    state
-        .metrics
-        .observe(&method, &route, res.status().as_u16(), micros);
+    metrics.observe(&method, &route, res.status().as_u16(), micros);
     res
 }
 

@@ -34,7 +34,7 @@ pub static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
     new_salt()
         .and_then(|salt| {
             Argon2::default()
-                .hash_password(crate::auth::random_secret().as_bytes(), &salt)
+                .hash_password(crate::identity::random_secret().as_bytes(), &salt)
                 .map(|h| h.to_string())
                 .map_err(|e| anyhow::anyhow!("argon2: {e}"))
         })

@@ -10,10 +10,10 @@ use weiops_core::time::{parse_day_end, parse_day_start};
 
 use super::store::{self, AuditFilter};
 use super::view::{self, EntryView};
-use crate::access::Need;
-use crate::access::catalog::AuditRead;
+use crate::audit_log::AuditRead;
 use crate::export::{self, ExportFormat, Table};
-use crate::http::AppState;
+use crate::identity::Need;
+use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, PageCtx};
 use crate::{Error, Result};
@@ -52,7 +52,7 @@ pub fn filter_of(params: &ListParams) -> Result<AuditFilter> {
 }
 
 #[derive(Template)]
-#[template(path = "audit/list.html")]
+#[template(path = "audit_log/list.html")]
 struct ListPage {
     ctx: PageCtx,
     params: ListParams,
@@ -131,7 +131,7 @@ async fn export_log(
 }
 
 #[derive(Template)]
-#[template(path = "audit/detail.html")]
+#[template(path = "audit_log/detail.html")]
 struct DetailPage {
     ctx: PageCtx,
     view: EntryView,

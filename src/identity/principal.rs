@@ -9,12 +9,12 @@ use axum::http::request::Parts;
 use sqlx::Row;
 use weiops_core::access::{DataScope, Viewer};
 
-use super::catalog::Permission;
+use super::credentials::{self, SESSION_COOKIE};
 use crate::audit::Actor;
-use crate::auth::{sessions, tokens};
 use crate::db::now_ms;
-use crate::http::{AppState, RequestMeta};
 use crate::i18n::Locale;
+use crate::registry::Permission;
+use crate::state::{AppState, RequestMeta};
 use crate::{Error, Result};
 
 /// How the request proved who it is.
@@ -154,7 +154,7 @@ fn principal_from(
             continue;
         };
         let builtin: i64 = row.try_get("builtin")?;
-        if builtin != 0 && code == crate::access::roles::ADMIN_ROLE {
+        if builtin != 0 && code == super::ADMIN_ROLE {
             is_admin = true;
         }
         let scope: String = row.try_get("data_scope")?;
@@ -193,13 +193,13 @@ impl FromRequestParts<AppState> for Principal {
         let principal = if let Some(token) = bearer_token(parts) {
             // The user and their roles in one read: API clients pay it on
             // every request.
-            let (token_id, user, roles) = tokens::authenticate(&state.db, &token, now)
+            let (token_id, user, roles) = credentials::token_user(&state.db, &token, now)
                 .await?
                 .ok_or(Error::BadToken)?;
             principal_from(user, &roles, AuthVia::Token(token_id), meta)?
-        } else if let Some(token) = crate::web::cookie(&parts.headers, sessions::SESSION_COOKIE) {
+        } else if let Some(token) = crate::cookies::cookie(&parts.headers, SESSION_COOKIE) {
             let (session_id, user) =
-                sessions::authenticate(&state.db, &state.settings.session_policy, &token, now)
+                credentials::session_user(&state.db, &state.options.session_policy, &token, now)
                     .await?
                     .ok_or(Error::SessionExpired)?;
             if user.must_change_password && !allowed_before_password_change(parts.uri.path()) {

@@ -5,11 +5,10 @@ use serde::Serialize;
 use sqlx::Row;
 use weiops_core::accounts::SessionPolicy;
 
-use super::{random_secret, secret_hash};
-use crate::access::principal::UserAuthRow;
 use crate::db::{Db, now_ms};
+use crate::identity::{random_secret, secret_hash};
 
-pub const SESSION_COOKIE: &str = "weiops_session";
+pub use crate::identity::credentials::SESSION_COOKIE;
 
 /// Starts a session and returns the token for the cookie.
 pub async fn create(db: &Db, user_id: i64, ip: &str, user_agent: &str) -> crate::Result<String> {
@@ -28,41 +27,6 @@ pub async fn create(db: &Db, user_id: i64, ip: &str, user_agent: &str) -> crate:
     .execute(&db.pool)
     .await?;
     Ok(token)
-}
-
-/// The live session for `token` and its user; `None` when unknown, revoked,
-/// expired, or the user is disabled.
-pub async fn authenticate(
-    db: &Db,
-    policy: &SessionPolicy,
-    token: &str,
-    now: i64,
-) -> crate::Result<Option<(i64, UserAuthRow)>> {
-    let row = sqlx::query(
-        "SELECT s.id AS session_id, s.created_at, s.last_seen_at, u.id AS user_id, u.username, u.display_name, \
-         u.status, u.must_change_password, u.locale, d.path AS department_path \
-         FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN departments d ON d.id = u.department_id \
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
-    )
-    .bind(secret_hash(token))
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let session_id: i64 = row.try_get("session_id")?;
-    let created: i64 = row.try_get("created_at")?;
-    let last_seen: i64 = row.try_get("last_seen_at")?;
-    let user = UserAuthRow::from_row(&row)?;
-    if user.status != "active" || !policy.is_alive(created, last_seen, now) {
-        return Ok(None);
-    }
-    if policy.needs_touch(last_seen, now) {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(session_id)
-            .execute(&db.pool)
-            .await?;
-    }
-    Ok(Some((session_id, user)))
 }
 
 pub async fn revoke(db: &Db, session_id: i64) -> crate::Result<()> {
