@@ -118,9 +118,15 @@ pub enum Error {
     PasswordChangeRequired,
     #[error("missing permission {0}")]
     MissingPermission(&'static str),
-    /// Allowed in general, refused here; the key says why.
+    /// The record's state refuses the change (the last administrator, a
+    /// built-in role, a terminated agent): a business rule, so 409, not the
+    /// 403 of a missing permission. The key says why.
     #[error("refused: {0}")]
     Refused(&'static str),
+    /// Permitted in general, but not to this user for this record (the
+    /// four-eyes rule: nobody approves their own settlement): 403.
+    #[error("denied: {0}")]
+    Denied(&'static str),
     #[error("not found")]
     NotFound,
     #[error("invalid input")]
@@ -253,7 +259,8 @@ impl Error {
                 r.args.push(("name", format!("@perm.{code}")));
                 r
             }
-            Error::Refused(key) => ErrorReport::new(S::FORBIDDEN, "refused", key),
+            Error::Refused(key) => ErrorReport::new(S::CONFLICT, "refused", key),
+            Error::Denied(key) => ErrorReport::new(S::FORBIDDEN, "denied", key),
             Error::NotFound => ErrorReport::new(S::NOT_FOUND, "not_found", "error.not_found"),
             Error::Validation(fields) => {
                 let mut r = ErrorReport::new(

@@ -72,7 +72,11 @@ pub fn save_error(e: SaveError) -> Error {
             Error::Validation(f)
         }
         SaveError::Invalid(f) => Error::Validation(f),
-        SaveError::NeedsConfirmation => Error::Refused("rewards.team_bonus_needs_confirmation"),
+        SaveError::NeedsConfirmation => {
+            let mut f = FieldErrors::default();
+            f.add("confirm_team_bonus", "rewards.team_bonus_needs_confirmation");
+            Error::Validation(f)
+        }
         SaveError::Other(e) => e,
     }
 }

@@ -819,7 +819,7 @@ pub async fn approve(db: &Db, actor: &Actor, run_id: i64) -> Result<Run> {
     if actor.user_id.is_some()
         && (actor.user_id == run.created_by || actor.user_id == run.computed_by)
     {
-        return Err(Error::Refused("settlement.own_run"));
+        return Err(Error::Denied("settlement.own_run"));
     }
     let period = Period::parse(&run.period).ok_or_else(|| anyhow::anyhow!("bad period"))?;
     let current = plan::current(db).await?;

@@ -926,7 +926,7 @@ async fn frozen_agents_cannot_withdraw() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 409, "a business rule, not a missing permission");
     assert!(res.text().await.unwrap().contains("冻结"));
     let on_behalf = || {
         admin
@@ -934,7 +934,7 @@ async fn frozen_agents_cannot_withdraw() {
             .json(&json!({"agent_code": "B1", "amount_fen": 20_000, "account_name": "李四 工行", "account_no": "6222"}))
             .send()
     };
-    assert_eq!(on_behalf().await.unwrap().status(), 403);
+    assert_eq!(on_behalf().await.unwrap().status(), 409);
     assert_eq!(count(&app, "withdrawals").await, 0);
     assert_eq!(wallet(&app, b).await, 30_000);
 

@@ -528,7 +528,7 @@ async fn the_compliance_guard_refuses_and_saves_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 422, "the confirmation is a missing field");
     let mut confirmed = on.clone();
     confirmed["confirm_team_bonus"] = json!(true);
     let saved = body(

@@ -189,7 +189,7 @@ async fn nobody_disables_themself_or_the_last_admin() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 409, "a business rule, not a missing permission");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["message"], "不能停用自己的账号");
     let res = c
@@ -198,7 +198,7 @@ async fn nobody_disables_themself_or_the_last_admin() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 409, "a business rule, not a missing permission");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["message"], "不能停用或移除最后一位系统管理员");
 }
@@ -507,13 +507,13 @@ async fn roles_crud_with_guards() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403, "built-in role is locked");
+    assert_eq!(res.status(), 409, "built-in role is locked");
     let res = c
         .delete(app.url(&format!("/api/v1/roles/{}", app.admin_role_id)))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 409);
 
     let perms: serde_json::Value = c
         .get(app.url("/api/v1/permissions"))
