@@ -467,6 +467,21 @@ pub fn document_no(prefix: &str, now: i64) -> String {
     format!("{prefix}{day}{:08}", u64::from_le_bytes(n) % 100_000_000)
 }
 
+/// A text column read into a domain type (a status enum) through its
+/// parser; a value the parser refuses is a decoding error, not a default.
+pub fn parsed<T>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: format!("unexpected value {text:?}").into(),
+    })
+}
+
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }

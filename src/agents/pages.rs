@@ -146,7 +146,7 @@ async fn export_list(
                     a.level_name.clone(),
                     a.sponsor_code.clone().unwrap_or_default(),
                     a.region(),
-                    t(&format!("agents.status_{}", a.status)),
+                    t(&format!("agents.status_{}", a.status.as_str())),
                     a.team_size.to_string(),
                     weiops_core::time::format_minute(a.joined_at),
                 ]

@@ -31,7 +31,8 @@ pub struct Agent {
     pub path: String,
     pub depth: i64,
     /// `active`, `frozen` or `terminated`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: AgentStatus,
     /// Epoch ms.
     pub joined_at: i64,
     pub notes: String,
@@ -98,7 +99,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Agent, sqlx::Error> {
         sponsor_name: r.try_get("sponsor_name")?,
         path: r.try_get("path")?,
         depth: r.try_get("depth")?,
-        status: r.try_get("status")?,
+        status: crate::db::parsed(r, "status", AgentStatus::parse)?,
         joined_at: r.try_get("joined_at")?,
         notes: r.try_get("notes")?,
         team_size: r.try_get("team_size")?,
@@ -510,7 +511,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &NewAgent) -> Result<i64> {
     }
     let sponsor = match input.sponsor_id {
         Some(s) => match get(db, s).await {
-            Ok(a) if a.status == "terminated" => {
+            Ok(a) if a.status == AgentStatus::Terminated => {
                 errors.add("sponsor_id", "agents.sponsor_terminated");
                 None
             }
@@ -608,7 +609,7 @@ pub async fn change_level(db: &Db, actor: &Actor, id: i64, level: i64, reason: &
     } else if reason.chars().count() > 200 {
         errors.add("reason", "field.too_long");
     }
-    if before.status == "terminated" {
+    if before.status == AgentStatus::Terminated {
         errors.add("level", "agents.terminated");
     }
     errors.into_result()?;
@@ -676,7 +677,7 @@ pub async fn move_to(
                 errors.add("sponsor_id", "agents.move_cycle");
                 None
             }
-            Ok(t) if t.status == "terminated" => {
+            Ok(t) if t.status == AgentStatus::Terminated => {
                 errors.add("sponsor_id", "agents.sponsor_terminated");
                 None
             }
@@ -754,10 +755,10 @@ pub async fn set_status(
     reason: &str,
 ) -> Result<()> {
     let before = get(db, id).await?;
-    if before.status == status.as_str() {
+    if before.status == status {
         return Ok(());
     }
-    if before.status == "terminated" {
+    if before.status == AgentStatus::Terminated {
         return Err(Error::Refused("agents.terminated"));
     }
     let mut tx = db.begin_write().await?;

@@ -66,7 +66,7 @@ impl WalletPage {
     }
 
     fn can_withdraw(&self) -> bool {
-        self.me.status == "active"
+        self.me.status == weiops_core::agents::AgentStatus::Active
     }
 }
 

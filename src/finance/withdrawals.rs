@@ -197,7 +197,7 @@ pub async fn check(
     input: &NewWithdrawal,
     mut errors: FieldErrors,
 ) -> Result<Fen> {
-    if agent.status != "active" {
+    if agent.status != weiops_core::agents::AgentStatus::Active {
         return Err(Error::Refused("withdrawal.agent_not_active"));
     }
     let rules = crate::rewards::plan::current(db).await?.withdrawal;

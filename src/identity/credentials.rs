@@ -3,7 +3,7 @@
 //! request goes through sits here, below the domains.
 
 use sqlx::Row;
-use weiops_core::accounts::SessionPolicy;
+use weiops_core::accounts::{SessionPolicy, UserStatus};
 
 use super::principal::UserAuthRow;
 use super::secrets::secret_hash;
@@ -37,7 +37,7 @@ pub async fn session_user(
     let created: i64 = row.try_get("created_at")?;
     let last_seen: i64 = row.try_get("last_seen_at")?;
     let user = UserAuthRow::from_row(&row)?;
-    if user.status != "active" || !policy.is_alive(created, last_seen, now) {
+    if user.status != UserStatus::Active || !policy.is_alive(created, last_seen, now) {
         return Ok(None);
     }
     if policy.needs_touch(last_seen, now) {
@@ -78,7 +78,7 @@ pub async fn token_user(
     let token_id: i64 = row.try_get("token_id")?;
     let last_used: Option<i64> = row.try_get("last_used_at")?;
     let user = UserAuthRow::from_row(row)?;
-    if user.status != "active" {
+    if user.status != UserStatus::Active {
         return Ok(None);
     }
     // Recorded at most once a minute: precise enough, and it keeps reads

@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use sqlx::Row;
 use weiops_core::access::{DataScope, Viewer};
+use weiops_core::accounts::UserStatus;
 
 use super::credentials::{self, SESSION_COOKIE};
 use crate::audit::Actor;
@@ -90,7 +91,7 @@ pub struct UserAuthRow {
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub must_change_password: bool,
     pub department_path: Option<String>,
     pub locale: Option<String>,
@@ -102,7 +103,7 @@ impl UserAuthRow {
             user_id: row.try_get("user_id")?,
             username: row.try_get("username")?,
             display_name: row.try_get("display_name")?,
-            status: row.try_get("status")?,
+            status: crate::db::parsed(row, "status", UserStatus::parse)?,
             must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
             department_path: row.try_get("department_path")?,
             locale: row.try_get("locale")?,

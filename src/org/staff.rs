@@ -467,11 +467,7 @@ pub(crate) async fn write_profile(
     }
     // Leaving disables the account at once and ends its sessions; coming
     // back enables it again.
-    let account = if v.status.account_active() {
-        "active"
-    } else {
-        "disabled"
-    };
+    let account = weiops_core::accounts::UserStatus::active_if(v.status.account_active()).as_str();
     sqlx::query("UPDATE users SET department_id = $1, status = $2, updated_at = $3 WHERE id = $4")
         .bind(v.primary_department)
         .bind(account)

@@ -74,7 +74,10 @@ pub fn save_error(e: SaveError) -> Error {
         SaveError::Invalid(f) => Error::Validation(f),
         SaveError::NeedsConfirmation => {
             let mut f = FieldErrors::default();
-            f.add("confirm_team_bonus", "rewards.team_bonus_needs_confirmation");
+            f.add(
+                "confirm_team_bonus",
+                "rewards.team_bonus_needs_confirmation",
+            );
             Error::Validation(f)
         }
         SaveError::Other(e) => e,

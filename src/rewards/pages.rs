@@ -296,9 +296,12 @@ where
     }
     match f().await {
         Ok(flash) => Ok(web::redirect_with_flash(&back, "success", &flash, "")),
-        Err(Error::Conflict(key) | Error::Refused(key) | Error::Denied(key) | Error::BadRequest(key)) => {
-            Ok(web::redirect_with_flash(&back, "error", key, ""))
-        }
+        Err(
+            Error::Conflict(key)
+            | Error::Refused(key)
+            | Error::Denied(key)
+            | Error::BadRequest(key),
+        ) => Ok(web::redirect_with_flash(&back, "error", key, "")),
         Err(e) => Err(e),
     }
 }

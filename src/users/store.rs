@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use weiops_core::access::DataScope;
 use weiops_core::accounts::{
-    LoginGuard, check_password, normalize_display_name, normalize_phone, normalize_username,
+    LoginGuard, UserStatus, check_password, normalize_display_name, normalize_phone,
+    normalize_username,
 };
 use weiops_core::paging::{PageInfo, PageRequest};
 
@@ -30,7 +31,8 @@ pub struct User {
     pub display_name: String,
     pub phone: Option<String>,
     /// `active` or `disabled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: UserStatus,
     pub must_change_password: bool,
     pub locale: Option<String>,
     pub department_id: Option<i64>,
@@ -44,7 +46,7 @@ pub struct User {
 
 impl User {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == UserStatus::Active
     }
 
     pub fn is_locked(&self, now: &i64) -> bool {
@@ -82,7 +84,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
         phone: r.try_get("phone")?,
-        status: r.try_get("status")?,
+        status: crate::db::parsed(r, "status", UserStatus::parse)?,
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
         locale: r.try_get("locale")?,
         department_id: r.try_get("department_id")?,
@@ -167,12 +169,8 @@ fn filter_where(viewer: &Principal, f: &UserFilter) -> Where {
             [p.clone().into(), p.clone().into(), p.into()],
         );
     }
-    if let Some(s) = f
-        .status
-        .as_deref()
-        .filter(|s| matches!(*s, "active" | "disabled"))
-    {
-        w.and("u.status = ?", [s.into()]);
+    if let Some(s) = f.status.as_deref().and_then(UserStatus::parse) {
+        w.and("u.status = ?", [s.as_str().into()]);
     }
     if let Some(r) = f.role_id {
         // Holders directly or through an active post, as the role list
@@ -612,7 +610,7 @@ pub async fn set_active(db: &Db, actor: &Actor, id: i64, active: bool) -> Result
     if !active && is_admin && is_last_active_admin(&mut tx, id).await? {
         return Err(Error::Refused("user.last_admin"));
     }
-    let status = if active { "active" } else { "disabled" };
+    let status = UserStatus::active_if(active).as_str();
     let now = now_ms();
     sqlx::query("UPDATE users SET status = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3")
         .bind(status)
@@ -854,8 +852,7 @@ pub async fn sign_in(
             Error::InvalidCredentials
         });
     }
-    let status: String = row.try_get("status")?;
-    if status != "active" {
+    if crate::db::parsed(&row, "status", UserStatus::parse)? != UserStatus::Active {
         return Err(Error::AccountDisabled);
     }
     let mut tx = db.begin_write().await?;

@@ -926,7 +926,11 @@ async fn frozen_agents_cannot_withdraw() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 409, "a business rule, not a missing permission");
+    assert_eq!(
+        res.status(),
+        409,
+        "a business rule, not a missing permission"
+    );
     assert!(res.text().await.unwrap().contains("冻结"));
     let on_behalf = || {
         admin

@@ -23,7 +23,12 @@ const ALLOWED_CYCLES: &[(&str, &str, &str)] = &[];
 /// The top-level module of a file under `src/`: `orders/placing.rs` and
 /// `orders/mod.rs` are `orders`, `db.rs` is `db`.
 fn module_of(rel: &Path) -> String {
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -56,7 +61,9 @@ fn code_only(src: &str) -> String {
                 }
                 let close = format!("\"{}", "#".repeat(hashes));
                 let body = i + 2 + hashes;
-                let end = src[body..].find(&close).map_or(b.len(), |n| body + n + close.len());
+                let end = src[body..]
+                    .find(&close)
+                    .map_or(b.len(), |n| body + n + close.len());
                 skip(&mut out, i, end, &mut kept);
                 i = end;
             }
@@ -163,9 +170,7 @@ fn graph() -> BTreeMap<String, BTreeMap<String, String>> {
         let entry = g.entry(from.clone()).or_default();
         for to in imports(&code_only(&std::fs::read_to_string(file).unwrap())) {
             if to != from && modules.contains(&to) {
-                entry
-                    .entry(to)
-                    .or_insert_with(|| rel.display().to_string());
+                entry.entry(to).or_insert_with(|| rel.display().to_string());
             }
         }
     }

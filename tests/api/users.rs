@@ -189,7 +189,11 @@ async fn nobody_disables_themself_or_the_last_admin() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 409, "a business rule, not a missing permission");
+    assert_eq!(
+        res.status(),
+        409,
+        "a business rule, not a missing permission"
+    );
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["message"], "不能停用自己的账号");
     let res = c
@@ -198,7 +202,11 @@ async fn nobody_disables_themself_or_the_last_admin() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 409, "a business rule, not a missing permission");
+    assert_eq!(
+        res.status(),
+        409,
+        "a business rule, not a missing permission"
+    );
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["message"], "不能停用或移除最后一位系统管理员");
 }

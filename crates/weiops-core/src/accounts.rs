@@ -7,6 +7,47 @@ pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
+/// Whether a staff account may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    /// Stopped by an administrator, or because its holder left (离职):
+    /// no sign-in, no sessions; history is kept.
+    Disabled,
+}
+
+impl UserStatus {
+    pub const ALL: [UserStatus; 2] = [UserStatus::Active, UserStatus::Disabled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Exactly `active` or `disabled`.
+    pub fn parse(s: &str) -> Option<UserStatus> {
+        UserStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// `active` when `yes`, else `disabled`.
+    pub fn active_if(yes: bool) -> UserStatus {
+        if yes {
+            UserStatus::Active
+        } else {
+            UserStatus::Disabled
+        }
+    }
+}
+
+impl std::fmt::Display for UserStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a value was refused; the server maps each to a localised message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invalid {

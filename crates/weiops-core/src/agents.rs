@@ -26,6 +26,12 @@ pub enum AgentStatus {
     Terminated,
 }
 
+impl std::fmt::Display for AgentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl AgentStatus {
     pub const ALL: [AgentStatus; 3] = [
         AgentStatus::Active,
