@@ -22,6 +22,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
+pub mod ledger;
 pub mod ops;
 pub mod orders;
 pub mod org;

@@ -1,10 +1,10 @@
-//! The finance workspace (财务): the double-entry ledger, account balances,
+//! The finance workspace (财务): the journal pages, account balances,
 //! the trial balance, per-agent statements, agent wallets and withdrawals.
-//! Settlement runs live in `crate::rewards::settlement`; they post here.
+//! Entries are posted through `crate::ledger`, by settlement runs
+//! (`crate::rewards::settlement`), orders and the pages here alike.
 
 pub mod api;
 pub mod journal;
-pub mod ledger;
 pub mod pages;
 pub mod payment_pages;
 pub mod payments;

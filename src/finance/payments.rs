@@ -10,9 +10,9 @@ use weiops_core::ledger::{EntryLine, accounts};
 use weiops_core::money::Fen;
 use weiops_core::paging::{PageInfo, PageRequest};
 
-use super::ledger::{self, NewEntry};
 use crate::audit::{self, Actor, Change};
 use crate::db::{BindValue, Db, Where, fetch_page, now_ms};
+use crate::ledger::{self, NewEntry};
 use crate::orders::purchase::{self, PaidWith};
 use crate::{Error, Result};
 

@@ -135,7 +135,7 @@ async fn render_shop(
     status: StatusCode,
 ) -> Result<Response> {
     let items = crate::products::store::catalogue_for_level(&s.db, me.agent.level).await?;
-    let balance = crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+    let balance = crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
         .await?
         .0;
     Ok(web::page_with_status(
@@ -300,7 +300,7 @@ async fn my_orders(
         weiops_core::paging::PageRequest::new(Some(1), Some(50)),
     )
     .await?;
-    let balance = crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+    let balance = crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
         .await?
         .0;
     Ok(web::page(OrdersPage {
@@ -421,7 +421,7 @@ async fn render_order(
         delivery: store::delivery(&s.db, o.id).await?,
         lines: purchase::lines(&s.db, o.id).await?,
         timeline: purchase::timeline(&s.db, o.id).await?,
-        balance: crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+        balance: crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
             .await?
             .0,
         o,
@@ -612,7 +612,7 @@ async fn render_topup(
     Ok(web::page_with_status(
         status,
         TopupPage {
-            balance: crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+            balance: crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
                 .await?
                 .0,
             payments,

@@ -19,7 +19,7 @@ use weiops_core::time::Period;
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Engine, Tx, now_ms};
 use crate::error::FieldErrors;
-use crate::finance::ledger::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
 use crate::orders::placing::{self, Job, JobLine};
 use crate::stock::moves::{self, Ref};
 use crate::{Error, Result};

@@ -86,7 +86,7 @@ async fn fund(app: &TestApp, admin: &reqwest::Client, code: &str, fen: i64) {
 }
 
 async fn wallet(app: &TestApp, agent_id: i64) -> i64 {
-    weiops::finance::ledger::wallet_balance(&app.db.pool, agent_id)
+    weiops::ledger::wallet_balance(&app.db.pool, agent_id)
         .await
         .unwrap()
         .0

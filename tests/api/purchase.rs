@@ -288,7 +288,7 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
         .await
         .unwrap();
     assert_eq!(
-        weiops::finance::ledger::prepaid_balance(&app.db.pool, shop.c)
+        weiops::ledger::prepaid_balance(&app.db.pool, shop.c)
             .await
             .unwrap()
             .0,
@@ -306,7 +306,7 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["counted"], true);
     assert_eq!(
-        weiops::finance::ledger::prepaid_balance(&app.db.pool, shop.c)
+        weiops::ledger::prepaid_balance(&app.db.pool, shop.c)
             .await
             .unwrap()
             .0,
@@ -1156,7 +1156,7 @@ async fn after_sales_refunds_take_goods_back_return_the_money_and_reverse_reward
     assert_eq!(o["order"]["counted"], false);
     assert_eq!(stock(&app, &shop).await, (10, 0), "the goods are back");
     assert_eq!(
-        weiops::finance::ledger::prepaid_balance(&app.db.pool, shop.c)
+        weiops::ledger::prepaid_balance(&app.db.pool, shop.c)
             .await
             .unwrap()
             .0,
