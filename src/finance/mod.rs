@@ -7,7 +7,6 @@ pub mod api;
 pub mod journal;
 pub mod pages;
 pub mod payment_pages;
-pub mod payments;
 pub mod portal;
 pub mod reports;
 pub mod withdrawals;

@@ -11,10 +11,10 @@ use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::payments::{self, NewPayment, Payment};
 use crate::access::Need;
 use crate::access::catalog::{FinanceRead, FinanceWrite};
 use crate::http::AppState;
+use crate::orders::payments::{self, NewPayment, Payment};
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};

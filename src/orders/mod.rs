@@ -6,6 +6,7 @@ pub mod aftersales_pages;
 pub mod api;
 pub mod import;
 pub mod pages;
+pub mod payments;
 pub mod placing;
 pub mod portal;
 pub mod pricing;

@@ -15,12 +15,12 @@ use axum::routing::{get, post};
 use weiops_core::money::Fen;
 use weiops_core::purchase::{OrderAction, OrderState};
 
+use super::payments::{self, NewPayment, Payment};
 use super::purchase::{self, Fulfilment, LineView, NewLine, NewOrder, TimelineEvent};
 use super::store::{self, Order, OrderFilter};
 use crate::agents::portal::AgentSession;
 use crate::audit::Actor;
 use crate::error::FieldErrors;
-use crate::finance::payments::{self, NewPayment, Payment};
 use crate::http::AppState;
 use crate::products::store::SkuPrice;
 use crate::web::{self, FormPairs, PublicCtx};

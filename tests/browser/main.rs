@@ -1321,10 +1321,10 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-    let id = weiops::finance::payments::submit(
+    let id = weiops::orders::payments::submit(
         &app.db,
         &system,
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: c_id,
             order_no: None,
             amount_fen: 100_000,
@@ -1334,7 +1334,7 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &system, id)
+    weiops::orders::payments::confirm(&app.db, &system, id)
         .await
         .unwrap();
     weiops::orders::purchase::pay_from_balance(&app.db, &system, &no, None)
@@ -1574,10 +1574,10 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
     )
     .await
     .unwrap();
-    let id = weiops::finance::payments::submit(
+    let id = weiops::orders::payments::submit(
         &app.db,
         &system,
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: c_id,
             order_no: None,
             amount_fen: placed.amount_fen,
@@ -1587,7 +1587,7 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &system, id)
+    weiops::orders::payments::confirm(&app.db, &system, id)
         .await
         .unwrap();
     let no = placed.order_no;
@@ -3022,10 +3022,10 @@ async fn audit_log_dashboard_and_order_read_as_names_on_both_screens() {
         .await
         .unwrap();
     let no = placed["order_no"].as_str().expect("order_no").to_string();
-    let top_up = weiops::finance::payments::submit(
+    let top_up = weiops::orders::payments::submit(
         &app.db,
         &system,
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: c_id,
             order_no: None,
             amount_fen: 100_000,
@@ -3035,7 +3035,7 @@ async fn audit_log_dashboard_and_order_read_as_names_on_both_screens() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &system, top_up)
+    weiops::orders::payments::confirm(&app.db, &system, top_up)
         .await
         .unwrap();
     // As the portal pays: the actor is `agent:C`.
