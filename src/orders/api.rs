@@ -8,7 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::import::{self, OrdersReport, Source};
-use super::purchase::{self, LineView, NewOrder, OrderSettings, PlacedOrder, TimelineEvent};
+use super::model::{NewOrder, PlacedOrder};
+use super::purchase::{self, LineView, OrderSettings, TimelineEvent};
 use super::store::{self, Delivery, Order, OrderFilter};
 use crate::access::catalog::{
     AgentsPii, FinanceWrite, OrdersImport, OrdersRead, OrdersWrite, Permission, ShippingWrite,

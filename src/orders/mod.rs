@@ -5,6 +5,7 @@ pub mod aftersales;
 pub mod aftersales_pages;
 pub mod api;
 pub mod import;
+pub mod model;
 pub mod pages;
 pub mod payments;
 pub mod placing;

@@ -15,8 +15,9 @@ use axum::routing::{get, post};
 use weiops_core::money::Fen;
 use weiops_core::purchase::{OrderAction, OrderState};
 
+use super::model::{self, Fulfilment, NewLine, NewOrder};
 use super::payments::{self, NewPayment, Payment};
-use super::purchase::{self, Fulfilment, LineView, NewLine, NewOrder, TimelineEvent};
+use super::purchase::{self, LineView, TimelineEvent};
 use super::store::{self, Order, OrderFilter};
 use crate::agents::portal::AgentSession;
 use crate::audit::Actor;
@@ -181,13 +182,10 @@ async fn place(
         let Some(id) = k.strip_prefix("qty_").and_then(|id| id.parse::<i64>().ok()) else {
             continue;
         };
-        let v = v.trim();
-        if v.is_empty() || v == "0" {
-            continue;
-        }
-        match v.parse::<i64>() {
-            Ok(qty) => lines.push(NewLine { sku_id: id, qty }),
-            Err(_) => errors.add(&format!("qty_{id}"), "orders.bad_qty"),
+        match model::form_qty(v) {
+            None => {}
+            Some(Ok(qty)) => lines.push(NewLine { sku_id: id, qty }),
+            Some(Err(_)) => errors.add(&format!("qty_{id}"), "orders.bad_qty"),
         }
     }
     let Some(fulfilment) = Fulfilment::parse(form.get("fulfilment")) else {

@@ -40,7 +40,7 @@ use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
 use crate::http::AppState;
 use crate::i18n::Locale;
-use crate::orders::purchase::{self, Fulfilment, NewLine, NewOrder};
+use crate::orders::model::{self, Fulfilment, NewLine, NewOrder};
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx, PublicCtx};
 use crate::{Error, Result};
@@ -426,7 +426,7 @@ pub async fn request(db: &Db, actor: &Actor, input: &NewRequest) -> Result<Outco
         note: input.note.clone(),
         warehouse_id: input.warehouse_id,
     };
-    let qty: BTreeMap<i64, i64> = purchase::check(&as_order).map_err(Error::Validation)?;
+    let qty: BTreeMap<i64, i64> = model::check(&as_order).map_err(Error::Validation)?;
     let exists = sqlx::query("SELECT id FROM agents WHERE id = $1")
         .bind(input.agent_id)
         .fetch_optional(&db.pool)
@@ -1263,13 +1263,10 @@ fn portal_lines(form: &FormPairs) -> std::result::Result<(Option<i64>, Vec<NewLi
         else {
             continue;
         };
-        let v = v.trim();
-        if v.is_empty() || v == "0" {
-            continue;
-        }
-        match v.parse::<i64>() {
-            Ok(qty) => lines.push(NewLine { sku_id: sku, qty }),
-            Err(_) => {
+        match model::form_qty(v) {
+            None => continue,
+            Some(Ok(qty)) => lines.push(NewLine { sku_id: sku, qty }),
+            Some(Err(_)) => {
                 errors.add(k, "orders.bad_qty");
                 continue;
             }

@@ -1558,13 +1558,13 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
         &app.db,
         &system,
         None,
-        &weiops::orders::purchase::NewOrder {
+        &weiops::orders::model::NewOrder {
             agent_id: c_id,
-            lines: vec![weiops::orders::purchase::NewLine {
+            lines: vec![weiops::orders::model::NewLine {
                 sku_id: sku,
                 qty: 2,
             }],
-            fulfilment: weiops::orders::purchase::Fulfilment::ShipToCustomer,
+            fulfilment: weiops::orders::model::Fulfilment::ShipToCustomer,
             receiver_name: "顾客丁".into(),
             receiver_phone: "13712345678".into(),
             receiver_address: "江苏省南京市玄武区中山路 1 号".into(),
