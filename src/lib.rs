@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod brand;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod dashboard;
 pub mod db;

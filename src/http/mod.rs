@@ -153,6 +153,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::orders::router())
         .merge(crate::products::router())
         .merge(crate::stock::router())
+        .merge(crate::cloud::router())
         .merge(crate::shipping::router())
         .merge(crate::service::router())
         .merge(crate::brand::router())

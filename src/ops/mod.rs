@@ -72,6 +72,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::orders::api::router())
         .merge(crate::products::api::router())
         .merge(crate::stock::api::router())
+        .merge(crate::cloud::api::router())
         .merge(crate::shipping::api::router())
         .merge(crate::service::api_router())
         .merge(crate::brand::api::router())

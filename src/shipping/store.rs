@@ -3,7 +3,7 @@
 //! Shipping a parcel reserves its (carrier, tracking number) first as a
 //! `pending` shipment row, so a duplicate is refused by the unique index
 //! before anything moves; then the order (`purchase::advance`) or the
-//! cloud-stock request (`cloud::ship`) ships in its own transaction; then the
+//! cloud-stock request (`cloud::store::ship`) ships in its own transaction; then the
 //! row becomes `shipped` and the agent gets a notice. When the move is
 //! refused the reservation is deleted again.
 
@@ -13,10 +13,10 @@ use sqlx::any::AnyRow;
 use weiops_core::purchase::{OrderAction, OrderState};
 
 use crate::audit::{self, Actor, Change};
+use crate::cloud;
 use crate::db::{Db, UniqueViolation, dynamic, now_ms};
 use crate::error::{FieldErrors, RowProblem};
 use crate::orders::purchase::{self, OrderHead};
-use crate::stock::cloud;
 use crate::{Error, Result};
 
 /// Most parcels one print or one import takes.
@@ -405,7 +405,9 @@ pub async fn ship(
             };
             purchase::advance_in(&mut tx, actor, &picking, OrderAction::Ship, &note).await?;
         }
-        None => cloud::ship_in(&mut tx, db, actor, parcel.id, &carrier.name, tracking_no).await?,
+        None => {
+            cloud::store::ship_in(&mut tx, db, actor, parcel.id, &carrier.name, tracking_no).await?
+        }
     }
     let now = now_ms();
     sqlx::query("UPDATE shipments SET status = 'shipped', shipped_at = $1 WHERE id = $2")
