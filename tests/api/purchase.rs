@@ -642,9 +642,10 @@ async fn bad_orders_are_refused_and_change_nothing() {
 
 /// Signs the agent in to the portal (first password changed).
 pub(crate) async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
-        .await
-        .unwrap();
+    let first =
+        weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), agent_id)
+            .await
+            .unwrap();
     let m = app.client();
     let res = m
         .post(app.url("/m/login"))

@@ -944,7 +944,7 @@ async fn verify_phone_flow(client: Client, app: &TestApp, qr_url: String) {
 
     // The agent portal: a portal password from head office, a first
     // sign-in that must change it, then the home page.
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), a_id)
+    let first = weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), a_id)
         .await
         .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
@@ -1208,7 +1208,7 @@ async fn settlement_desktop_flow(client: Client, app: &TestApp, run_id: i64) {
 }
 
 async fn earnings_phone_flow(client: Client, app: &TestApp, b_id: i64) {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), b_id)
+    let first = weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), b_id)
         .await
         .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
@@ -1356,7 +1356,7 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
 }
 
 async fn shop_phone_flow(client: Client, app: &TestApp, c_id: i64) {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), c_id)
+    let first = weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), c_id)
         .await
         .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
@@ -2000,9 +2000,10 @@ async fn tables_keep_chinese_words_whole_and_every_column_in_reach() {
 /// Signs agent `agent_id` into the portal with a fresh password and sets
 /// their own, ending on the portal's home page.
 async fn portal_sign_in(client: &Client, app: &TestApp, agent_id: i64, phone: &str) {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
-        .await
-        .unwrap();
+    let first =
+        weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), agent_id)
+            .await
+            .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
     wait_for(client, "[data-testid=portal-login]").await;
     fill(client, "input[name=phone]", phone).await;
