@@ -82,6 +82,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::orders::api::router())
         .merge(crate::products::api::router())
         .merge(crate::stock::api::router())
+        .merge(crate::cloud::api::router())
         .merge(crate::shipping::api::router())
         .merge(crate::service::api_router())
         .merge(crate::brand::api::router())
@@ -100,6 +101,7 @@ pub fn registry() -> Registry {
             crate::service::MENU,
             crate::products::MENU,
             crate::stock::MENU,
+            crate::cloud::MENU,
             crate::org::MENU,
             crate::users::MENU,
             crate::access::MENU,
@@ -116,11 +118,10 @@ pub fn registry() -> Registry {
             crate::org::PERMISSIONS,
             crate::agents::PERMISSIONS,
             crate::rewards::PERMISSIONS,
-            crate::finance::PERMISSIONS,
+            crate::ledger::PERMISSIONS,
             crate::orders::PERMISSIONS,
             crate::products::PERMISSIONS,
             crate::stock::PERMISSIONS,
-            crate::shipping::PERMISSIONS,
             crate::service::PERMISSIONS,
             crate::brand::PERMISSIONS,
         ],
@@ -159,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::orders::router())
         .merge(crate::products::router())
         .merge(crate::stock::router())
+        .merge(crate::cloud::router())
         .merge(crate::shipping::router())
         .merge(crate::service::router())
         .merge(crate::brand::router())

@@ -1165,7 +1165,7 @@ async fn portal_password(
             "portal.reset_password",
         ));
     }
-    match super::portal::reset_password(&s.db, &who.actor(), id).await {
+    match super::portal_store::reset_password(&s.db, &who.actor(), id).await {
         Ok(password) => {
             let ctx = ctx.titled(
                 "portal.reset_password",

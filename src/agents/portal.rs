@@ -11,15 +11,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sqlx::Row;
-use weiops_core::accounts::{LoginGuard, SessionPolicy, check_password, normalize_phone};
 
 use super::certificates::{self, Certificate, Validity};
+use super::notices::{self, Notice};
+use super::portal_store;
 use super::recruit::{self, Application};
 use super::store::{self, Agent, Team};
 use crate::audit::{self, Actor, Change};
-use crate::db::{Db, now_ms};
+use crate::db::now_ms;
 use crate::error::FieldErrors;
-use crate::identity::{password, random_password, random_secret, secret_hash, throttle};
+
 use crate::state::{AppState, RequestMeta};
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PublicCtx};
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/m/password", get(password_form).post(change_password))
         .route("/m/applications", get(applications_page))
         .route("/m/applications/{id}", post(decide))
+        .route("/m/notices/read", post(notices_read))
 }
 
 /// A signed-in agent.
@@ -45,35 +47,6 @@ pub struct AgentSession {
     pub agent: Agent,
     pub session_id: i64,
     pub must_change_password: bool,
-}
-
-async fn authenticate(db: &Db, token: &str, now: i64) -> Result<Option<(i64, i64, bool)>> {
-    let row = sqlx::query(
-        "SELECT s.id, s.agent_id, s.created_at, s.last_seen_at, a.status, a.must_change_password \
-         FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
-    )
-    .bind(secret_hash(token))
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let (id, agent_id): (i64, i64) = (r.try_get("id")?, r.try_get("agent_id")?);
-    let policy = SessionPolicy::default();
-    let (created, seen): (i64, i64) = (r.try_get("created_at")?, r.try_get("last_seen_at")?);
-    if r.try_get::<String, _>("status")? == "terminated" || !policy.is_alive(created, seen, now) {
-        return Ok(None);
-    }
-    if policy.needs_touch(seen, now) {
-        sqlx::query("UPDATE agent_sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&db.pool)
-            .await?;
-    }
-    Ok(Some((
-        id,
-        agent_id,
-        r.try_get::<i64, _>("must_change_password")? != 0,
-    )))
 }
 
 /// Not signed in as an agent: to the portal's sign-in page.
@@ -95,7 +68,7 @@ impl FromRequestParts<AppState> for AgentSession {
         let Some(token) = web::cookie(&parts.headers, AGENT_COOKIE) else {
             return Err(NeedAgentLogin.into_response());
         };
-        match authenticate(&state.db, &token, now_ms()).await {
+        match portal_store::authenticate(&state.db, &token, now_ms()).await {
             Ok(Some((session_id, agent_id, must_change))) => {
                 if must_change
                     && parts.uri.path() != "/m/password"
@@ -116,99 +89,6 @@ impl FromRequestParts<AppState> for AgentSession {
             Err(e) => Err(e.into_response()),
         }
     }
-}
-
-/// Sets a new random portal password for an agent (staff action); the agent
-/// must change it at first sign-in. Returns the password, shown once.
-pub async fn reset_password(db: &Db, actor: &Actor, agent_id: i64) -> Result<String> {
-    let agent = store::get(db, agent_id).await?;
-    if agent.phone.is_empty() {
-        return Err(Error::Refused("portal.needs_phone"));
-    }
-    let new = random_password();
-    let hash = password::hash(new.clone()).await?;
-    let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE agents SET password_hash = $1, must_change_password = 1, failed_logins = 0, locked_until = NULL WHERE id = $2")
-        .bind(&hash)
-        .bind(agent_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "UPDATE agent_sessions SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(agent_id)
-    .execute(&mut **tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Change::new("agent.reset_password", "agent", agent_id).summary(agent.code.clone()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(new)
-}
-
-async fn sign_in(db: &Db, phone: &str, pw: &str, ip: &str) -> Result<String> {
-    let now = now_ms();
-    let key = format!("agent-login:{ip}");
-    if throttle::exhausted(db, &key, throttle::FAILED_LOGINS_PER_IP, now).await? {
-        return Err(Error::TooManyAttempts);
-    }
-    let phone = normalize_phone(phone).ok().flatten().unwrap_or_default();
-    let row = sqlx::query(
-        "SELECT id, code, password_hash, status, failed_logins, locked_until FROM agents WHERE phone = $1 AND phone <> '' AND password_hash IS NOT NULL",
-    )
-    .bind(&phone)
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some(r) = row else {
-        let _ = password::verify(pw.to_string(), password::DUMMY_HASH.clone()).await?;
-        throttle::hit(db, &key, throttle::FAILED_LOGINS_PER_IP, now).await?;
-        return Err(Error::InvalidCredentials);
-    };
-    let id: i64 = r.try_get("id")?;
-    let guard = LoginGuard {
-        failed_logins: r.try_get("failed_logins")?,
-        locked_until_ms: r.try_get("locked_until")?,
-    };
-    if guard.is_locked(now) {
-        return Err(Error::AccountLocked);
-    }
-    let stored: String = r
-        .try_get::<Option<String>, _>("password_hash")?
-        .unwrap_or_default();
-    if !password::verify(pw.to_string(), stored).await? {
-        throttle::hit(db, &key, throttle::FAILED_LOGINS_PER_IP, now).await?;
-        let next = guard.after_failure(now);
-        sqlx::query("UPDATE agents SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(next.failed_logins)
-            .bind(next.locked_until_ms)
-            .bind(id)
-            .execute(&db.pool)
-            .await?;
-        return Err(if next.is_locked(now) {
-            Error::AccountLocked
-        } else {
-            Error::InvalidCredentials
-        });
-    }
-    if r.try_get::<String, _>("status")? == "terminated" {
-        return Err(Error::AccountDisabled);
-    }
-    sqlx::query("UPDATE agents SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    let token = random_secret();
-    sqlx::query("INSERT INTO agent_sessions (token_hash, agent_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
-        .bind(secret_hash(&token))
-        .bind(id)
-        .bind(now)
-        .execute(&db.pool)
-        .await?;
-    Ok(token)
 }
 
 // ---------------------------------------------------------------- pages
@@ -235,7 +115,7 @@ async fn login(
     meta: RequestMeta,
     form: FormPairs,
 ) -> Result<Response> {
-    match sign_in(&s.db, form.get("phone"), form.get("password"), &meta.ip).await {
+    match portal_store::sign_in(&s.db, form.get("phone"), form.get("password"), &meta.ip).await {
         Ok(token) => {
             let mut res = Redirect::to("/m").into_response();
             let secure = s.options.secure_cookies || meta.https;
@@ -268,11 +148,7 @@ async fn login(
 
 async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Response> {
     if let Some(token) = web::cookie(&headers, AGENT_COOKIE) {
-        sqlx::query("UPDATE agent_sessions SET revoked_at = $1 WHERE token_hash = $2")
-            .bind(now_ms())
-            .bind(secret_hash(&token))
-            .execute(&s.db.pool)
-            .await?;
+        portal_store::sign_out(&s.db, &token).await?;
     }
     let mut res = Redirect::to("/m/login").into_response();
     web::append_cookie(
@@ -292,7 +168,7 @@ struct HomePage {
     cert_state: &'static str,
     team: Team,
     pending: i64,
-    notices: Vec<crate::shipping::store::Notice>,
+    notices: Vec<Notice>,
 }
 
 async fn home(State(s): State<AppState>, ctx: PublicCtx, me: AgentSession) -> Result<Response> {
@@ -317,7 +193,7 @@ async fn home(State(s): State<AppState>, ctx: PublicCtx, me: AgentSession) -> Re
     .fetch_one(&s.db.pool)
     .await?
     .try_get("n")?;
-    let notices = crate::shipping::store::unread_notices(&s.db, me.agent.id, 5).await?;
+    let notices = notices::unread(&s.db, me.agent.id, 5).await?;
     Ok(web::page(HomePage {
         ctx,
         me: me.agent,
@@ -328,6 +204,12 @@ async fn home(State(s): State<AppState>, ctx: PublicCtx, me: AgentSession) -> Re
         pending,
         notices,
     }))
+}
+
+/// The agent has seen the notices on the portal home.
+async fn notices_read(State(s): State<AppState>, me: AgentSession) -> Result<Response> {
+    notices::mark_read(&s.db, me.agent.id).await?;
+    Ok(Redirect::to("/m").into_response())
 }
 
 #[derive(Template)]
@@ -412,55 +294,45 @@ async fn password_form(ctx: PublicCtx, me: AgentSession) -> Response {
 async fn change_password(
     State(s): State<AppState>,
     ctx: PublicCtx,
+    meta: RequestMeta,
     me: AgentSession,
     form: FormPairs,
 ) -> Result<Response> {
+    // The agent acts on their own account: named as the portal names them.
+    let actor = Actor {
+        user_id: None,
+        name: format!("agent:{}", me.agent.code),
+        request_id: meta.request_id,
+        ip: meta.ip,
+    };
     let (current, new, confirm) = (form.get("current"), form.get("new"), form.get("confirm"));
-    let stored: Option<String> = sqlx::query("SELECT password_hash FROM agents WHERE id = $1")
-        .bind(me.agent.id)
-        .fetch_one(&s.db.pool)
-        .await?
-        .try_get("password_hash")?;
-    let mut errors = FieldErrors::default();
-    if !password::verify(current.to_string(), stored.unwrap_or_default()).await? {
-        errors.add("current", "account.current_wrong");
-    }
-    if let Err(e) = check_password(new, &me.agent.phone) {
-        errors.invalid("new", e);
-    } else if new == current {
-        errors.add("new", "account.same_password");
-    }
-    if new != confirm {
-        errors.add("confirm", "account.mismatch");
-    }
-    if !errors.is_empty() {
-        return Ok(web::page_with_status(
+    match portal_store::change_password(
+        &s.db,
+        &actor,
+        &me.agent,
+        me.session_id,
+        current,
+        new,
+        confirm,
+    )
+    .await
+    {
+        Ok(()) => Ok(web::redirect_with_flash(
+            "/m",
+            "success",
+            "account.password_changed",
+            "",
+        )),
+        Err(Error::Validation(errors)) => Ok(web::page_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             PasswordPage {
                 ctx,
                 errors,
                 forced: me.must_change_password,
             },
-        ));
+        )),
+        Err(e) => Err(e),
     }
-    let hash = password::hash(new.to_string()).await?;
-    sqlx::query("UPDATE agents SET password_hash = $1, must_change_password = 0 WHERE id = $2")
-        .bind(&hash)
-        .bind(me.agent.id)
-        .execute(&s.db.pool)
-        .await?;
-    sqlx::query("UPDATE agent_sessions SET revoked_at = $1 WHERE agent_id = $2 AND id <> $3 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(me.agent.id)
-        .bind(me.session_id)
-        .execute(&s.db.pool)
-        .await?;
-    Ok(web::redirect_with_flash(
-        "/m",
-        "success",
-        "account.password_changed",
-        "",
-    ))
 }
 
 #[derive(Template)]

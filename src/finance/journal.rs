@@ -1,6 +1,6 @@
 //! The journal as finance reads it (记账凭证): the chart of accounts, entry
 //! lists with filters, one entry with its lines, and manual entries (手工记账).
-//! Writing goes through [`super::ledger::post`], like every other posting.
+//! Writing goes through [`crate::ledger::post`], like every other posting.
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -8,11 +8,11 @@ use weiops_core::ledger::{AccountKind, EntryLine, accounts, check_entry};
 use weiops_core::money::Fen;
 use weiops_core::paging::{PageInfo, PageRequest};
 
-use super::ledger::{self, NewEntry};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
 use crate::i18n::Locale;
+use crate::ledger::{self, NewEntry};
 use crate::{Error, Result};
 
 /// Lines a manual entry may have.

@@ -1,26 +1,22 @@
-//! The finance workspace (财务): the double-entry ledger, account balances,
+//! The finance workspace (财务): the journal pages, account balances,
 //! the trial balance, per-agent statements, agent wallets and withdrawals.
-//! Settlement runs live in `crate::rewards::settlement`; they post here.
+//! Entries are posted through `crate::ledger`, by settlement runs
+//! (`crate::rewards::settlement`), orders and the pages here alike.
 
 pub mod api;
 pub mod journal;
-pub mod ledger;
 pub mod pages;
 pub mod payment_pages;
-pub mod payments;
 pub mod portal;
 pub mod reports;
 pub mod withdrawals;
 
-use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::registry::{MenuItem, Permission, groups};
 use crate::state::AppState;
 
-permissions! {
-    FinanceRead = "finance.read" in "finance";
-    FinanceWrite = "finance.write" in "finance";
-    FinanceApprove = "finance.approve" in "finance";
-    FinancePay = "finance.pay" in "finance";
-}
+/// The finance permissions are declared with the ledger, below every
+/// domain that moves money; re-exported here where people look for them.
+pub use crate::ledger::{FinanceApprove, FinancePay, FinanceRead, FinanceWrite};
 
 /// This domain's entries in the left menu.
 pub const MENU: &[MenuItem] = &[

@@ -11,9 +11,9 @@ use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::payments::{self, NewPayment, Payment};
-use crate::finance::{FinanceRead, FinanceWrite};
 use crate::identity::Need;
+use crate::ledger::{FinanceRead, FinanceWrite};
+use crate::orders::payments::{self, NewPayment, Payment};
 use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};

@@ -12,12 +12,12 @@ use axum::response::Response;
 use axum::routing::get;
 use weiops_core::money::Fen;
 
-use super::ledger;
 use super::withdrawals::{self, NewWithdrawal, Withdrawal};
 use crate::agents::portal::AgentSession;
 use crate::agents::store::Agent;
 use crate::audit::Actor;
 use crate::error::FieldErrors;
+use crate::ledger;
 use crate::rewards::plan::WithdrawalRules;
 use crate::state::{AppState, RequestMeta};
 use crate::web::{self, FormPairs, PublicCtx};

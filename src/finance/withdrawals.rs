@@ -16,10 +16,10 @@ use weiops_core::ledger::{EntryLine, accounts};
 use weiops_core::money::Fen;
 use weiops_core::paging::{PageInfo, PageRequest};
 
-use super::ledger::{self, NewEntry};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Where, now_ms};
 use crate::error::FieldErrors;
+use crate::ledger::{self, NewEntry};
 use crate::{Error, Result};
 
 pub const STATUSES: [&str; 3] = ["pending", "paid", "rejected"];

@@ -19,7 +19,7 @@ use super::purchase::{self, OrderHead};
 use crate::audit::{self, Actor, Change};
 use crate::db::{BindValue, Db, Where, fetch_page, now_ms};
 use crate::error::FieldErrors;
-use crate::finance::ledger::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
 use crate::rewards::clawback::{Reversal, reverse_rewards};
 use crate::stock::cloud;
 use crate::stock::moves::{self, Kind, Ref};

@@ -8,16 +8,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::import::{self, OrdersReport, Source};
-use super::purchase::{self, LineView, NewOrder, OrderSettings, PlacedOrder, TimelineEvent};
+use super::model::{NewOrder, PlacedOrder};
+use super::purchase::{self, LineView, OrderSettings, TimelineEvent};
 use super::store::{self, Delivery, Order, OrderFilter};
 use crate::agents::AgentsPii;
-use crate::finance::FinanceWrite;
 use crate::identity::{Need, Principal};
+use crate::ledger::FinanceWrite;
+use crate::orders::ShippingWrite;
 use crate::orders::{OrdersImport, OrdersRead, OrdersWrite};
 use crate::registry::Permission;
 use crate::rewards::clawback::{self, RefundOutcome};
 use crate::rewards::lines::OrderRewards;
-use crate::shipping::ShippingWrite;
 use crate::state::AppState;
 use crate::{Error, Result};
 

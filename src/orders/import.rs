@@ -35,7 +35,7 @@ use weiops_core::time::Period;
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Engine, Tx, now_ms};
 use crate::error::RowProblem;
-use crate::finance::ledger::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
 use crate::{Error, Result};
 
 /// Rows written per INSERT (as one JSON value).

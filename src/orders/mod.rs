@@ -5,7 +5,9 @@ pub mod aftersales;
 pub mod aftersales_pages;
 pub mod api;
 pub mod import;
+pub mod model;
 pub mod pages;
+pub mod payments;
 pub mod placing;
 pub mod portal;
 pub mod pricing;
@@ -19,6 +21,9 @@ permissions! {
     OrdersRead = "orders.read" in "orders";
     OrdersImport = "orders.import" in "orders";
     OrdersWrite = "orders.write" in "orders";
+    // Allocating stock to an order and shipping it: the order's fulfilment,
+    // so declared here; the shipping and cloud pages above use it too.
+    ShippingWrite = "shipping.write" in "shipping";
 }
 
 /// This domain's entries in the left menu.

@@ -23,7 +23,7 @@ use crate::audit::{self, Actor, Change};
 use crate::db::{
     Db, Engine, GroupCommit, Script, ScriptTx, Value, now_ms, padded, param, value_rows,
 };
-use crate::orders::purchase::{Fulfilment, PlacedOrder};
+use crate::orders::model::{Fulfilment, PlacedOrder};
 use crate::stock::moves::Kind;
 use crate::stock::rules;
 use crate::{Error, Result};
@@ -32,7 +32,7 @@ use crate::{Error, Result};
 pub type Queue = GroupCommit<Job, Result<PlacedOrder>>;
 
 /// Lines written per batch at most (a batch always takes one order, of up
-/// to `purchase::MAX_LINES` lines): keeps the bound values of the largest
+/// to `model::MAX_LINES` lines): keeps the bound values of the largest
 /// statement (11 per movement) well under either engine's limit.
 const MAX_BATCH_LINES: usize = 1_000;
 

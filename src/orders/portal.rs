@@ -15,12 +15,13 @@ use axum::routing::{get, post};
 use weiops_core::money::Fen;
 use weiops_core::purchase::{OrderAction, OrderState};
 
-use super::purchase::{self, Fulfilment, LineView, NewLine, NewOrder, TimelineEvent};
+use super::model::{self, Fulfilment, NewLine, NewOrder};
+use super::payments::{self, NewPayment, Payment};
+use super::purchase::{self, LineView, TimelineEvent};
 use super::store::{self, Order, OrderFilter};
 use crate::agents::portal::AgentSession;
 use crate::audit::Actor;
 use crate::error::FieldErrors;
-use crate::finance::payments::{self, NewPayment, Payment};
 use crate::products::store::SkuPrice;
 use crate::state::AppState;
 use crate::web::{self, FormPairs, PublicCtx};
@@ -135,7 +136,7 @@ async fn render_shop(
     status: StatusCode,
 ) -> Result<Response> {
     let items = crate::products::store::catalogue_for_level(&s.db, me.agent.level).await?;
-    let balance = crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+    let balance = crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
         .await?
         .0;
     Ok(web::page_with_status(
@@ -181,13 +182,10 @@ async fn place(
         let Some(id) = k.strip_prefix("qty_").and_then(|id| id.parse::<i64>().ok()) else {
             continue;
         };
-        let v = v.trim();
-        if v.is_empty() || v == "0" {
-            continue;
-        }
-        match v.parse::<i64>() {
-            Ok(qty) => lines.push(NewLine { sku_id: id, qty }),
-            Err(_) => errors.add(&format!("qty_{id}"), "orders.bad_qty"),
+        match model::form_qty(v) {
+            None => {}
+            Some(Ok(qty)) => lines.push(NewLine { sku_id: id, qty }),
+            Some(Err(_)) => errors.add(&format!("qty_{id}"), "orders.bad_qty"),
         }
     }
     let Some(fulfilment) = Fulfilment::parse(form.get("fulfilment")) else {
@@ -300,7 +298,7 @@ async fn my_orders(
         weiops_core::paging::PageRequest::new(Some(1), Some(50)),
     )
     .await?;
-    let balance = crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+    let balance = crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
         .await?
         .0;
     Ok(web::page(OrdersPage {
@@ -421,7 +419,7 @@ async fn render_order(
         delivery: store::delivery(&s.db, o.id).await?,
         lines: purchase::lines(&s.db, o.id).await?,
         timeline: purchase::timeline(&s.db, o.id).await?,
-        balance: crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+        balance: crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
             .await?
             .0,
         o,
@@ -612,7 +610,7 @@ async fn render_topup(
     Ok(web::page_with_status(
         status,
         TopupPage {
-            balance: crate::finance::ledger::prepaid_balance(&s.db.pool, me.agent.id)
+            balance: crate::ledger::prepaid_balance(&s.db.pool, me.agent.id)
                 .await?
                 .0,
             payments,

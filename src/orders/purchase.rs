@@ -5,7 +5,7 @@
 //! Every transition writes the order's timeline and the audit log in the
 //! same transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -19,79 +19,11 @@ use weiops_core::time::Period;
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Engine, Tx, now_ms};
 use crate::error::FieldErrors;
-use crate::finance::ledger::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
+use crate::orders::model::{Fulfilment, NewOrder, PlacedOrder, check};
 use crate::orders::placing::{self, Job, JobLine};
 use crate::stock::moves::{self, Ref};
 use crate::{Error, Result};
-
-/// Most lines and units per line one order takes.
-pub const MAX_LINES: usize = 100;
-pub const MAX_QTY: i64 = 100_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Fulfilment {
-    /// 发给我
-    ShipToMe,
-    /// 代发: to the agent's customer
-    ShipToCustomer,
-    /// 存入云库存
-    Cloud,
-}
-
-impl Fulfilment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fulfilment::ShipToMe => "ship_to_me",
-            Fulfilment::ShipToCustomer => "ship_to_customer",
-            Fulfilment::Cloud => "cloud",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Fulfilment> {
-        Some(match s {
-            "ship_to_me" => Fulfilment::ShipToMe,
-            "ship_to_customer" => Fulfilment::ShipToCustomer,
-            "cloud" => Fulfilment::Cloud,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-pub struct NewLine {
-    pub sku_id: i64,
-    pub qty: i64,
-}
-
-/// An order as the portal, a staff member or the API places it.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct NewOrder {
-    pub agent_id: i64,
-    pub lines: Vec<NewLine>,
-    pub fulfilment: Fulfilment,
-    #[serde(default)]
-    pub receiver_name: String,
-    #[serde(default)]
-    pub receiver_phone: String,
-    #[serde(default)]
-    pub receiver_address: String,
-    #[serde(default)]
-    pub note: String,
-    /// Default: the default warehouse.
-    #[serde(default)]
-    pub warehouse_id: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct PlacedOrder {
-    pub id: i64,
-    pub order_no: String,
-    pub status: String,
-    pub amount_fen: i64,
-    pub retail_fen: i64,
-    pub reserved_until: i64,
-}
 
 /// Minutes an unpaid order holds its stock: the app setting
 /// `orders.reservation_minutes` (1 to 7 days), else 30.
@@ -142,54 +74,6 @@ pub async fn save_settings(db: &Db, actor: &Actor, new: &OrderSettings) -> Resul
     )
     .await?;
     Ok(new.clone())
-}
-
-/// The quantities per SKU of a valid order (receiver required unless the
-/// goods stay in cloud stock); shared with cloud-stock shipment requests.
-pub(crate) fn check(input: &NewOrder) -> std::result::Result<BTreeMap<i64, i64>, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let mut qty: BTreeMap<i64, i64> = BTreeMap::new();
-    if input.lines.is_empty() {
-        errors.add("lines", "orders.no_lines");
-    }
-    if input.lines.len() > MAX_LINES {
-        errors.add("lines", "orders.too_many_lines");
-    }
-    for (i, l) in input.lines.iter().enumerate() {
-        if !(1..=MAX_QTY).contains(&l.qty) {
-            errors.add(&format!("lines.{i}.qty"), "orders.bad_qty");
-            continue;
-        }
-        let q = qty.entry(l.sku_id).or_default();
-        *q = q.saturating_add(l.qty);
-        if *q > MAX_QTY {
-            errors.add(&format!("lines.{i}.qty"), "orders.bad_qty");
-        }
-    }
-    if input.fulfilment != Fulfilment::Cloud {
-        let name = input.receiver_name.trim();
-        if name.is_empty() || name.chars().count() > 50 {
-            errors.add("receiver_name", "orders.receiver_name_required");
-        }
-        if !matches!(
-            weiops_core::accounts::normalize_phone(&input.receiver_phone),
-            Ok(Some(_))
-        ) {
-            errors.add("receiver_phone", "field.bad_phone");
-        }
-        let address = input.receiver_address.trim();
-        if address.chars().count() < 5 || address.chars().count() > 200 {
-            errors.add("receiver_address", "orders.receiver_address_required");
-        }
-    }
-    if input.note.chars().count() > 200 {
-        errors.add("note", "field.too_long");
-    }
-    if errors.is_empty() {
-        Ok(qty)
-    } else {
-        Err(errors)
-    }
 }
 
 async fn event(

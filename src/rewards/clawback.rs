@@ -21,7 +21,7 @@ use weiops_core::time::Period;
 use super::settlement::{self, RunStatus};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Tx, now_ms};
-use crate::finance::ledger::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
 use crate::{Error, Result};
 
 /// What a refund did.

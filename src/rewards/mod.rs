@@ -11,7 +11,7 @@ pub mod plan;
 pub mod portal;
 pub mod settlement;
 
-use crate::finance::FinanceRead;
+use crate::ledger::FinanceRead;
 use crate::registry::{MenuItem, Permission, groups, permissions};
 use crate::state::AppState;
 

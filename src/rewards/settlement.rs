@@ -31,7 +31,7 @@ use weiops_core::time::Period;
 use super::plan::{self, StoredPlan};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Engine, Tx, now_ms};
-use crate::finance::ledger::{self, NewEntry};
+use crate::ledger::{self, NewEntry};
 use crate::{Error, Result};
 
 /// Orders fetched per round trip, packed as text by the database.

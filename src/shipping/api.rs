@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::store::{self, Carrier, NewCarrier, Shipment};
 use crate::identity::Need;
 use crate::orders::OrdersRead;
-use crate::shipping::ShippingWrite;
+use crate::orders::ShippingWrite;
 use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};

@@ -1,7 +1,8 @@
 //! 打单发货 (issue 6 item 6): parcels from picked orders and cloud-stock
 //! requests, carriers, tracking numbers typed, scanned or imported, printed
 //! waybills (Code 128 of the order number) and packing lists, and the
-//! portal notice that tells the agent a parcel left.
+//! portal notice that tells the agent a parcel left (written into the
+//! agent's inbox, `crate::agents::notices`).
 //!
 //! The queue holds every paid order that ships from the warehouse (发给我,
 //! 代发) from the moment it is paid, and every pending cloud-stock request
@@ -20,12 +21,12 @@ pub mod pages;
 pub mod store;
 
 use crate::orders::OrdersRead;
-use crate::registry::{MenuItem, Permission, groups, permissions};
+use crate::registry::{MenuItem, Permission, groups};
 use crate::state::AppState;
 
-permissions! {
-    ShippingWrite = "shipping.write" in "shipping";
-}
+/// Declared by orders, which owns an order's fulfilment (allocate, ship),
+/// and used by the shipping and cloud-stock pages above it.
+pub use crate::orders::ShippingWrite;
 
 /// This domain's entries in the left menu.
 pub const MENU: &[MenuItem] = &[MenuItem {

@@ -1,6 +1,5 @@
 //! 打单发货 pages: what waits to ship, printing waybills and packing lists,
-//! typing or scanning tracking numbers, importing them from a sheet, and the
-//! portal's notices.
+//! typing or scanning tracking numbers, importing them from a sheet.
 //!
 //! Everyone who may read orders sees the queue; everything that prints,
 //! picks or ships takes `shipping.write`, and the page shows those buttons
@@ -12,18 +11,17 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::code128;
 use super::store::{self, Carrier, NewCarrier, Parcel, Shipment};
 use crate::agents::AgentsPii;
-use crate::agents::portal::AgentSession;
 use crate::error::RowProblem;
 use crate::identity::Need;
 use crate::orders::OrdersRead;
+use crate::orders::ShippingWrite;
 use crate::registry::Permission;
-use crate::shipping::ShippingWrite;
 use crate::state::AppState;
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
@@ -42,7 +40,6 @@ pub fn router() -> Router<AppState> {
             "/shipping/import",
             post(import).layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
         )
-        .route("/m/notices/read", post(notices_read))
 }
 
 #[derive(Template)]
@@ -377,10 +374,4 @@ async fn add_carrier(
         )),
         Err(e) => Err(e),
     }
-}
-
-/// The agent has seen the notices on the portal home.
-async fn notices_read(State(s): State<AppState>, me: AgentSession) -> Result<Response> {
-    store::mark_notices_read(&s.db, me.agent.id).await?;
-    Ok(Redirect::to("/m").into_response())
 }

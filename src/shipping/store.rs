@@ -1,10 +1,11 @@
-//! Carriers, shipments and agent notices: the SQL of 打单发货.
+//! Carriers and shipments: the SQL of 打单发货.
 //!
 //! Shipping a parcel reserves its (carrier, tracking number) first as a
 //! `pending` shipment row, so a duplicate is refused by the unique index
 //! before anything moves; then the order (`purchase::advance`) or the
-//! cloud-stock request (`cloud::ship`) ships in its own transaction; then the
-//! row becomes `shipped` and the agent gets a notice. When the move is
+//! cloud-stock request (`cloud::store::ship`) ships in its own transaction;
+//! then the row becomes `shipped` and the agent gets a notice
+//! (`crate::agents::notices`). When the move is
 //! refused the reservation is deleted again.
 
 use serde::{Deserialize, Serialize};
@@ -12,11 +13,12 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use weiops_core::purchase::{OrderAction, OrderState};
 
+use crate::agents::notices;
 use crate::audit::{self, Actor, Change};
+use crate::cloud;
 use crate::db::{Db, UniqueViolation, dynamic, now_ms};
 use crate::error::{FieldErrors, RowProblem};
 use crate::orders::purchase::{self, OrderHead};
-use crate::stock::cloud;
 use crate::{Error, Result};
 
 /// Most parcels one print or one import takes.
@@ -405,7 +407,9 @@ pub async fn ship(
             };
             purchase::advance_in(&mut tx, actor, &picking, OrderAction::Ship, &note).await?;
         }
-        None => cloud::ship_in(&mut tx, db, actor, parcel.id, &carrier.name, tracking_no).await?,
+        None => {
+            cloud::store::ship_in(&mut tx, db, actor, parcel.id, &carrier.name, tracking_no).await?
+        }
     }
     let now = now_ms();
     sqlx::query("UPDATE shipments SET status = 'shipped', shipped_at = $1 WHERE id = $2")
@@ -413,17 +417,18 @@ pub async fn ship(
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO agent_notices (agent_id, kind, message, ref_no, created_at) VALUES ($1, 'shipped', $2, $3, $4)",
-    )
-    .bind(parcel.agent_id)
-    .bind(format!(
+    let message = format!(
         "您的订单 {} 已发货，{} {}",
         parcel.no, carrier.name, tracking_no
-    ))
-    .bind(&parcel.no)
-    .bind(now)
-    .execute(&mut **tx)
+    );
+    notices::add(
+        &mut tx,
+        parcel.agent_id,
+        "shipped",
+        &message,
+        &parcel.no,
+        now,
+    )
     .await?;
     audit::record(
         &mut tx,
@@ -593,53 +598,6 @@ pub async fn import(db: &Db, actor: &Actor, bytes: &[u8]) -> Result<usize> {
         ship(db, actor, &r.no, &r.carrier, &r.tracking_no).await?;
     }
     Ok(rows.len())
-}
-
-// ---------------------------------------------------------------- notices
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Notice {
-    pub id: i64,
-    pub kind: String,
-    pub message: String,
-    pub ref_no: String,
-    pub created_at: i64,
-}
-
-/// The agent's latest unread notices (at most `limit`).
-pub async fn unread_notices(db: &Db, agent_id: i64, limit: i64) -> Result<Vec<Notice>> {
-    let rows = sqlx::query(
-        "SELECT id, kind, message, ref_no, created_at FROM agent_notices \
-         WHERE agent_id = $1 AND read_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
-    )
-    .bind(agent_id)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Notice {
-                id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
-                message: r.try_get("message")?,
-                ref_no: r.try_get("ref_no")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
-}
-
-pub async fn mark_notices_read(db: &Db, agent_id: i64) -> Result<u64> {
-    Ok(
-        sqlx::query(
-            "UPDATE agent_notices SET read_at = $1 WHERE agent_id = $2 AND read_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(agent_id)
-        .execute(&db.pool)
-        .await?
-        .rows_affected(),
-    )
 }
 
 #[cfg(test)]

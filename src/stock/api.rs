@@ -33,7 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(save_count_lines))
         .routes(routes!(finish_count))
         .routes(routes!(cancel_count))
-        .merge(super::cloud::api_router())
 }
 
 // ---------------------------------------------------------------- shared with the pages

@@ -1,7 +1,8 @@
 //! Warehouses and stock (仓库与库存): stock per SKU per warehouse,
-//! movements, counts (盘点), low-stock alerts, and agents' cloud stock
-//! (云库存, `cloud`). Every change of `stock` goes through `moves`, which
-//! keeps stock from ever going negative.
+//! movements, counts (盘点), low-stock alerts, and the ledger of agents'
+//! cloud stock (云库存, `cloud`; its requests and pages are `crate::cloud`).
+//! Every change of `stock` goes through `moves`, which keeps stock from
+//! ever going negative.
 
 pub mod api;
 pub mod cloud;
@@ -29,20 +30,6 @@ pub const MENU: &[MenuItem] = &[
     },
     MenuItem {
         group: &groups::GOODS,
-        rank: 70,
-        key: "menu.cloud_stock",
-        href: "/stock/cloud",
-        permission: Some(StockRead::CODE),
-    },
-    MenuItem {
-        group: &groups::GOODS,
-        rank: 80,
-        key: "menu.cloud_requests",
-        href: "/stock/cloud/requests",
-        permission: Some(StockRead::CODE),
-    },
-    MenuItem {
-        group: &groups::GOODS,
         rank: 90,
         key: "menu.stock_movements",
         href: "/stock/movements",
@@ -65,5 +52,5 @@ pub const MENU: &[MenuItem] = &[
 ];
 
 pub fn router() -> axum::Router<AppState> {
-    pages::router().merge(cloud::router())
+    pages::router()
 }

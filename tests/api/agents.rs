@@ -934,6 +934,76 @@ async fn a_bulk_import_rebuilds_the_indexes_and_counts_right() {
     assert_eq!(certs, 20_000);
 }
 
+/// An agent changing their own portal password is one audited change, like
+/// a staff member's: the audit log names the agent, the old password no
+/// longer signs in, the new one does, and the agent's other sessions end.
+#[tokio::test]
+async fn an_agents_own_portal_password_change_is_audited_and_ends_the_old_password() {
+    use sqlx::Row;
+    let app = spawn_app().await;
+    let admin = app.login_admin().await;
+    import(&app, &admin, EXAMPLE).await;
+    let b = agent(&app, &admin, "B").await;
+    let first = weiops::agents::portal_store::reset_password(
+        &app.db,
+        &weiops::audit::Actor::system("test"),
+        b["id"].as_i64().unwrap(),
+    )
+    .await
+    .unwrap();
+    let sign_in = |password: &str| {
+        let (c, password) = (app.client(), password.to_string());
+        let url = app.url("/m/login");
+        async move {
+            let res = c
+                .post(url)
+                .form(&[("phone", "13800000002"), ("password", password.as_str())])
+                .send()
+                .await
+                .unwrap();
+            (c, res.status())
+        }
+    };
+    let (m, status) = sign_in(&first).await;
+    assert_eq!(status, 303);
+    let (other, status) = sign_in(&first).await;
+    assert_eq!(status, 303);
+
+    let res = m
+        .post(app.url("/m/password"))
+        .form(&[
+            ("current", first.as_str()),
+            ("new", "Lisi-2026-pw"),
+            ("confirm", "Lisi-2026-pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+
+    let entry = sqlx::query(
+        "SELECT actor_id, actor_name, entity_type, entity_id FROM audit_log WHERE action = 'agent.change_password'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(entry.try_get::<Option<i64>, _>("actor_id").unwrap(), None);
+    assert_eq!(entry.try_get::<String, _>("actor_name").unwrap(), "agent:B");
+    assert_eq!(entry.try_get::<String, _>("entity_type").unwrap(), "agent");
+    assert_eq!(
+        entry.try_get::<String, _>("entity_id").unwrap(),
+        b["id"].to_string()
+    );
+    assert_eq!(sign_in(&first).await.1, 401, "the old password is refused");
+    assert_eq!(sign_in("Lisi-2026-pw").await.1, 303);
+    assert_eq!(m.get(app.url("/m")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        other.get(app.url("/m")).send().await.unwrap().headers()["location"],
+        "/m/login",
+        "the agent's other session ended"
+    );
+}
+
 #[tokio::test]
 async fn the_agent_portal_from_first_sign_in_to_sponsor_approval() {
     let app = spawn_app().await;

@@ -231,10 +231,10 @@ async fn audit_pages_and_the_dashboard_read_in_the_users_language_with_links() {
         .await
         .unwrap();
     let no = placed["order_no"].as_str().unwrap().to_string();
-    let top_up = weiops::finance::payments::submit(
+    let top_up = weiops::orders::payments::submit(
         &app.db,
         &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: shop.c,
             order_no: None,
             amount_fen: 50_000,
@@ -244,7 +244,7 @@ async fn audit_pages_and_the_dashboard_read_in_the_users_language_with_links() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), top_up)
+    weiops::orders::payments::confirm(&app.db, &Actor::system("finance"), top_up)
         .await
         .unwrap();
     // The portal pays as `agent:<code>` (orders::portal).
@@ -488,10 +488,10 @@ async fn shipments_and_settlements_name_staff_by_their_display_names() {
         .await;
     let keeper = app.login("keeper", "Keeper-pass-2026").await;
     let admin = app.login_admin().await;
-    let top_up = weiops::finance::payments::submit(
+    let top_up = weiops::orders::payments::submit(
         &app.db,
         &weiops::audit::Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: shop.c,
             order_no: None,
             amount_fen: 50_000,
@@ -501,7 +501,7 @@ async fn shipments_and_settlements_name_staff_by_their_display_names() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &weiops::audit::Actor::system("finance"), top_up)
+    weiops::orders::payments::confirm(&app.db, &weiops::audit::Actor::system("finance"), top_up)
         .await
         .unwrap();
     let placed: serde_json::Value = admin

@@ -314,7 +314,7 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
     let prepaid = |app: &TestApp| {
         let pool = app.db.pool.clone();
         async move {
-            weiops::finance::ledger::prepaid_balance(&pool, shop.c)
+            weiops::ledger::prepaid_balance(&pool, shop.c)
                 .await
                 .unwrap()
         }

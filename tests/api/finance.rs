@@ -36,9 +36,10 @@ async fn agent(app: &TestApp, admin: &reqwest::Client, code: &str, phone: &str) 
 
 /// Signs the agent in to the portal (first password changed); returns the client.
 async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
-        .await
-        .unwrap();
+    let first =
+        weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), agent_id)
+            .await
+            .unwrap();
     let m = app.client();
     let res = m
         .post(app.url("/m/login"))
@@ -86,7 +87,7 @@ async fn fund(app: &TestApp, admin: &reqwest::Client, code: &str, fen: i64) {
 }
 
 async fn wallet(app: &TestApp, agent_id: i64) -> i64 {
-    weiops::finance::ledger::wallet_balance(&app.db.pool, agent_id)
+    weiops::ledger::wallet_balance(&app.db.pool, agent_id)
         .await
         .unwrap()
         .0

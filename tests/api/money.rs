@@ -173,7 +173,7 @@ pub(crate) async fn backdate(app: &TestApp, no: &str) {
 }
 
 async fn wallet(app: &TestApp, agent: i64) -> i64 {
-    weiops::finance::ledger::wallet_balance(&app.db.pool, agent)
+    weiops::ledger::wallet_balance(&app.db.pool, agent)
         .await
         .unwrap()
         .0

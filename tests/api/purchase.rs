@@ -177,10 +177,10 @@ async fn different_writers_at_once_all_succeed() {
         let agent = shop.c;
         tasks.push(tokio::spawn(async move {
             // A top-up by transfer, confirmed by finance.
-            let id = weiops::finance::payments::submit(
+            let id = weiops::orders::payments::submit(
                 &db,
                 &Actor::system("test"),
-                &weiops::finance::payments::NewPayment {
+                &weiops::orders::payments::NewPayment {
                     agent_id: agent,
                     order_no: None,
                     amount_fen: 7_000,
@@ -189,7 +189,7 @@ async fn different_writers_at_once_all_succeed() {
                 None,
             )
             .await?;
-            weiops::finance::payments::confirm(&db, &Actor::system("finance"), id).await?;
+            weiops::orders::payments::confirm(&db, &Actor::system("finance"), id).await?;
             // An order placed and paid from the balance.
             let res = admin
                 .post(format!("{url}/api/v1/orders"))
@@ -271,10 +271,10 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
     assert_eq!(res.status(), 409);
 
     // A top-up by transfer, confirmed by finance, then pay from the balance.
-    let id = weiops::finance::payments::submit(
+    let id = weiops::orders::payments::submit(
         &app.db,
         &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: shop.c,
             order_no: None,
             amount_fen: 50_000,
@@ -284,11 +284,11 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
+    weiops::orders::payments::confirm(&app.db, &Actor::system("finance"), id)
         .await
         .unwrap();
     assert_eq!(
-        weiops::finance::ledger::prepaid_balance(&app.db.pool, shop.c)
+        weiops::ledger::prepaid_balance(&app.db.pool, shop.c)
             .await
             .unwrap()
             .0,
@@ -306,7 +306,7 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["counted"], true);
     assert_eq!(
-        weiops::finance::ledger::prepaid_balance(&app.db.pool, shop.c)
+        weiops::ledger::prepaid_balance(&app.db.pool, shop.c)
             .await
             .unwrap()
             .0,
@@ -642,9 +642,10 @@ async fn bad_orders_are_refused_and_change_nothing() {
 
 /// Signs the agent in to the portal (first password changed).
 pub(crate) async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
-        .await
-        .unwrap();
+    let first =
+        weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), agent_id)
+            .await
+            .unwrap();
     let m = app.client();
     let res = m
         .post(app.url("/m/login"))
@@ -1039,10 +1040,10 @@ pub(crate) async fn place_and_pay_for(
             .unwrap(),
     )
     .await;
-    let id = weiops::finance::payments::submit(
+    let id = weiops::orders::payments::submit(
         &app.db,
         &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: agent,
             order_no: None,
             amount_fen: placed["amount_fen"].as_i64().unwrap(),
@@ -1052,7 +1053,7 @@ pub(crate) async fn place_and_pay_for(
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
+    weiops::orders::payments::confirm(&app.db, &Actor::system("finance"), id)
         .await
         .unwrap();
     let no = placed["order_no"].as_str().unwrap();
@@ -1156,7 +1157,7 @@ async fn after_sales_refunds_take_goods_back_return_the_money_and_reverse_reward
     assert_eq!(o["order"]["counted"], false);
     assert_eq!(stock(&app, &shop).await, (10, 0), "the goods are back");
     assert_eq!(
-        weiops::finance::ledger::prepaid_balance(&app.db.pool, shop.c)
+        weiops::ledger::prepaid_balance(&app.db.pool, shop.c)
             .await
             .unwrap()
             .0,
@@ -1588,10 +1589,10 @@ async fn the_payment_page_offers_what_can_succeed_first() {
     );
 
     // A confirmed top-up of ¥500.00: now the balance pays, first.
-    let id = weiops::finance::payments::submit(
+    let id = weiops::orders::payments::submit(
         &app.db,
         &Actor::system("test"),
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: shop.c,
             order_no: None,
             amount_fen: 50_000,
@@ -1601,7 +1602,7 @@ async fn the_payment_page_offers_what_can_succeed_first() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &Actor::system("finance"), id)
+    weiops::orders::payments::confirm(&app.db, &Actor::system("finance"), id)
         .await
         .unwrap();
     let covered = text(&agent, app.url(&format!("/m/orders/{no}"))).await;

@@ -86,7 +86,7 @@ async fn agent_id(app: &TestApp, code: &str) -> i64 {
 
 async fn wallet(app: &TestApp, code: &str) -> i64 {
     let id = agent_id(app, code).await;
-    weiops::finance::ledger::wallet_balance(&app.db.pool, id)
+    weiops::ledger::wallet_balance(&app.db.pool, id)
         .await
         .unwrap()
         .0

@@ -944,7 +944,7 @@ async fn verify_phone_flow(client: Client, app: &TestApp, qr_url: String) {
 
     // The agent portal: a portal password from head office, a first
     // sign-in that must change it, then the home page.
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), a_id)
+    let first = weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), a_id)
         .await
         .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
@@ -1208,7 +1208,7 @@ async fn settlement_desktop_flow(client: Client, app: &TestApp, run_id: i64) {
 }
 
 async fn earnings_phone_flow(client: Client, app: &TestApp, b_id: i64) {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), b_id)
+    let first = weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), b_id)
         .await
         .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
@@ -1321,10 +1321,10 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-    let id = weiops::finance::payments::submit(
+    let id = weiops::orders::payments::submit(
         &app.db,
         &system,
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: c_id,
             order_no: None,
             amount_fen: 100_000,
@@ -1334,7 +1334,7 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &system, id)
+    weiops::orders::payments::confirm(&app.db, &system, id)
         .await
         .unwrap();
     weiops::orders::purchase::pay_from_balance(&app.db, &system, &no, None)
@@ -1356,7 +1356,7 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
 }
 
 async fn shop_phone_flow(client: Client, app: &TestApp, c_id: i64) {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), c_id)
+    let first = weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), c_id)
         .await
         .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
@@ -1558,13 +1558,13 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
         &app.db,
         &system,
         None,
-        &weiops::orders::purchase::NewOrder {
+        &weiops::orders::model::NewOrder {
             agent_id: c_id,
-            lines: vec![weiops::orders::purchase::NewLine {
+            lines: vec![weiops::orders::model::NewLine {
                 sku_id: sku,
                 qty: 2,
             }],
-            fulfilment: weiops::orders::purchase::Fulfilment::ShipToCustomer,
+            fulfilment: weiops::orders::model::Fulfilment::ShipToCustomer,
             receiver_name: "顾客丁".into(),
             receiver_phone: "13712345678".into(),
             receiver_address: "江苏省南京市玄武区中山路 1 号".into(),
@@ -1574,10 +1574,10 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
     )
     .await
     .unwrap();
-    let id = weiops::finance::payments::submit(
+    let id = weiops::orders::payments::submit(
         &app.db,
         &system,
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: c_id,
             order_no: None,
             amount_fen: placed.amount_fen,
@@ -1587,7 +1587,7 @@ async fn keeper_desktop_flow(client: Client, app: &TestApp, c_id: i64, sku: i64)
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &system, id)
+    weiops::orders::payments::confirm(&app.db, &system, id)
         .await
         .unwrap();
     let no = placed.order_no;
@@ -2000,9 +2000,10 @@ async fn tables_keep_chinese_words_whole_and_every_column_in_reach() {
 /// Signs agent `agent_id` into the portal with a fresh password and sets
 /// their own, ending on the portal's home page.
 async fn portal_sign_in(client: &Client, app: &TestApp, agent_id: i64, phone: &str) {
-    let first = weiops::agents::portal::reset_password(&app.db, &Actor::system("test"), agent_id)
-        .await
-        .unwrap();
+    let first =
+        weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), agent_id)
+            .await
+            .unwrap();
     client.goto(&app.url("/m/login")).await.unwrap();
     wait_for(client, "[data-testid=portal-login]").await;
     fill(client, "input[name=phone]", phone).await;
@@ -3022,10 +3023,10 @@ async fn audit_log_dashboard_and_order_read_as_names_on_both_screens() {
         .await
         .unwrap();
     let no = placed["order_no"].as_str().expect("order_no").to_string();
-    let top_up = weiops::finance::payments::submit(
+    let top_up = weiops::orders::payments::submit(
         &app.db,
         &system,
-        &weiops::finance::payments::NewPayment {
+        &weiops::orders::payments::NewPayment {
             agent_id: c_id,
             order_no: None,
             amount_fen: 100_000,
@@ -3035,7 +3036,7 @@ async fn audit_log_dashboard_and_order_read_as_names_on_both_screens() {
     )
     .await
     .unwrap();
-    weiops::finance::payments::confirm(&app.db, &system, top_up)
+    weiops::orders::payments::confirm(&app.db, &system, top_up)
         .await
         .unwrap();
     // As the portal pays: the actor is `agent:C`.

@@ -1,9 +1,15 @@
-//! Writing to the journal (总账). Every money event calls [`post`] inside its
+//! The ledger (总账): posting double-entry journal entries and the per-agent
+//! balances cached beside them. Every money event calls [`post`] inside its
 //! own transaction: the entry is checked in code ([`check_entry`]), written
 //! unposted with its totals, its lines are added in bulk, and the posting
 //! UPDATE lets the database check once more that the stored lines balance
 //! and match the header (triggers in the migration). The wallet balances of
 //! account 2242 are kept in `agent_wallets` in the same transaction.
+//!
+//! A domain of its own below every domain that moves money (orders,
+//! after-sales, rewards, finance) so that they all post here without
+//! importing each other; it imports no business domain. The pages that read
+//! the journal (entries, balances, statements) stay in `crate::finance`.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +19,18 @@ use weiops_core::money::Fen;
 
 use crate::audit::Actor;
 use crate::db::{Engine, Tx, now_ms};
+use crate::registry::permissions;
 use crate::{Error, Result};
+
+// Who may read and move money. Declared here, at the bottom of the money
+// domains, because orders (payments, refunds), rewards (settlement) and
+// finance (journal, withdrawals) all guard their handlers with them.
+permissions! {
+    FinanceRead = "finance.read" in "finance";
+    FinanceWrite = "finance.write" in "finance";
+    FinanceApprove = "finance.approve" in "finance";
+    FinancePay = "finance.pay" in "finance";
+}
 
 /// Lines per INSERT (one JSON value each).
 const BATCH: usize = 5_000;

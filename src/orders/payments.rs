@@ -3,6 +3,10 @@
 //! or staff records it with a reference and an optional proof image;
 //! finance confirms (the order is paid, or the balance credited, and the
 //! money booked) or rejects it with a reason.
+//!
+//! In `orders` because confirming pays the order (`purchase::mark_paid`)
+//! and the portal's order page lists them; finance's review page
+//! (`crate::finance::payment_pages`) sits above and calls in here.
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -10,10 +14,10 @@ use weiops_core::ledger::{EntryLine, accounts};
 use weiops_core::money::Fen;
 use weiops_core::paging::{PageInfo, PageRequest};
 
-use super::ledger::{self, NewEntry};
+use super::purchase::{self, PaidWith};
 use crate::audit::{self, Actor, Change};
 use crate::db::{BindValue, Db, Where, fetch_page, now_ms};
-use crate::orders::purchase::{self, PaidWith};
+use crate::ledger::{self, NewEntry};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
