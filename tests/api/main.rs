@@ -13,6 +13,7 @@ mod cloud;
 mod common;
 mod finance;
 mod i18n;
+mod migrations;
 mod money;
 mod ops;
 mod org;
