@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod ops;
 pub mod orders;
 pub mod org;
+pub mod paged;
 pub mod products;
 pub mod rewards;
 pub mod service;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,6 +12,7 @@ use super::store::{self, Carrier, NewCarrier, Shipment};
 use crate::access::Need;
 use crate::access::catalog::{OrdersRead, ShippingWrite};
 use crate::http::AppState;
+use crate::paged::Paged;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
 
@@ -28,24 +29,16 @@ pub struct ShipmentQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShipmentPage {
-    pub items: Vec<Shipment>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Shipped parcels, newest first.
-#[utoipa::path(get, path = "/api/v1/shipments", tag = "shipping", params(ShipmentQuery), responses((status = 200, body = ShipmentPage)))]
+#[utoipa::path(get, path = "/api/v1/shipments", tag = "shipping", params(ShipmentQuery), responses((status = 200, body = Paged<Shipment>)))]
 async fn list_shipments(
     State(s): State<AppState>,
     _who: Need<OrdersRead>,
     params: ListParams,
-) -> Result<Json<ShipmentPage>> {
+) -> Result<Json<Paged<Shipment>>> {
     let p = params.page();
     let (items, total) = store::shipments(&s.db, p.per_page, (p.page - 1) * p.per_page).await?;
-    Ok(Json(ShipmentPage {
+    Ok(Json(Paged {
         items,
         page: p.page,
         per_page: p.per_page,
