@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod ops;
 pub mod orders;
 pub mod org;
+pub mod paged;
 pub mod products;
 pub mod registry;
 pub mod rewards;

@@ -13,6 +13,7 @@ use super::roles::{self, Role, RoleInput};
 use super::{RolesRead, RolesWrite};
 use crate::Result;
 use crate::identity::Need;
+use crate::paged::Paged;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -60,21 +61,13 @@ pub struct RoleQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RolePage {
-    pub items: Vec<Role>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Lists roles.
-#[utoipa::path(get, path = "/api/v1/roles", tag = "roles", params(RoleQuery), responses((status = 200, body = RolePage)))]
+#[utoipa::path(get, path = "/api/v1/roles", tag = "roles", params(RoleQuery), responses((status = 200, body = Paged<Role>)))]
 async fn list_roles(
     State(state): State<AppState>,
     _who: Need<RolesRead>,
     Query(q): Query<RoleQuery>,
-) -> Result<Json<RolePage>> {
+) -> Result<Json<Paged<Role>>> {
     let (items, info) = roles::list(
         &state.db,
         q.q.as_deref().filter(|s| !s.is_empty()),
@@ -82,12 +75,7 @@ async fn list_roles(
         PageRequest::new(q.page, q.per_page),
     )
     .await?;
-    Ok(Json(RolePage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 /// Creates a role.

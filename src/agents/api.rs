@@ -15,6 +15,7 @@ use super::store::{self, Agent, AgentFilter, AgentProfile, NewAgent, Team};
 use crate::agents::{AgentLevelsWrite, AgentsImport, AgentsRead, AgentsWrite};
 use crate::identity::{Need, Principal};
 use crate::jobs::{self, Job};
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
@@ -44,29 +45,16 @@ pub struct ApplicationQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApplicationPage {
-    pub items: Vec<super::recruit::Application>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Applications sent from invite links.
-#[utoipa::path(get, path = "/api/v1/applications", tag = "agents", params(ApplicationQuery), responses((status = 200, body = ApplicationPage)))]
+#[utoipa::path(get, path = "/api/v1/applications", tag = "agents", params(ApplicationQuery), responses((status = 200, body = Paged<super::recruit::Application>)))]
 async fn list_applications(
     State(s): State<AppState>,
     who: Need<AgentsRead>,
     axum::extract::Query(q): axum::extract::Query<ApplicationQuery>,
-) -> Result<Json<ApplicationPage>> {
+) -> Result<Json<Paged<super::recruit::Application>>> {
     let page = weiops_core::paging::PageRequest::new(q.page, q.per_page);
     let (items, info) = super::recruit::list_for(&s.db, &who, q.status.as_deref(), page).await?;
-    Ok(Json(ApplicationPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 /// One application.
@@ -173,30 +161,17 @@ pub struct AgentQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AgentPage {
-    pub items: Vec<Agent>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Agents matching the filters, with the total count.
-#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", params(AgentQuery), responses((status = 200, body = AgentPage)))]
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", params(AgentQuery), responses((status = 200, body = Paged<Agent>)))]
 async fn list_agents(
     State(s): State<AppState>,
     who: Need<AgentsRead>,
     params: ListParams,
-) -> Result<Json<AgentPage>> {
+) -> Result<Json<Paged<Agent>>> {
     let order = params.order_by(store::SORTS, "a.joined_at DESC");
     let (items, info) = store::list(&s.db, &filter_of(&params)?, &order, params.page()).await?;
     let items = items.into_iter().map(|a| shown(&who, a)).collect();
-    Ok(Json(AgentPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 /// Creates an agent (with its certificate).

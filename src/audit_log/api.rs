@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -11,6 +11,7 @@ use super::store::{self, AuditEntry};
 use crate::Result;
 use crate::audit_log::AuditRead;
 use crate::identity::Need;
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::web::list::ListParams;
 
@@ -38,28 +39,15 @@ pub struct AuditQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Entries matching the filters, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, description = "Malformed date")))]
+    responses((status = 200, body = Paged<AuditEntry>), (status = 400, description = "Malformed date")))]
 async fn query_audit(
     State(state): State<AppState>,
     _who: Need<AuditRead>,
     params: ListParams,
-) -> Result<Json<AuditPage>> {
+) -> Result<Json<Paged<AuditEntry>>> {
     let filter = super::pages::filter_of(&params)?;
     let (items, info) = store::query(&state.db, &filter, params.page()).await?;
-    Ok(Json(AuditPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }

@@ -17,8 +17,7 @@ use super::store::{
 use crate::Result;
 use crate::i18n::Locale;
 use crate::identity::Need;
-use crate::orders::OrdersWrite;
-use crate::orders::ShippingWrite;
+use crate::orders::{OrdersWrite, ShippingWrite};
 use crate::state::AppState;
 use crate::stock::api::{ShortageBody, ShortageError, shortage_message};
 use crate::stock::moves::Shortage;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,9 +14,9 @@ use super::pages::{entry_filter, withdrawal_filter};
 use super::reports::{self, AccountBalance, AgentStatement, TrialBalance};
 use super::withdrawals::{self, NewWithdrawal, Withdrawal};
 use crate::error::FieldErrors;
-use crate::identity::Need;
-use crate::identity::Principal;
+use crate::identity::{Need, Principal};
 use crate::ledger::{FinancePay, FinanceRead, FinanceWrite};
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
@@ -66,29 +66,16 @@ pub struct EntryQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntryPage {
-    pub items: Vec<EntrySummary>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Posted journal entries (记账凭证), newest first.
-#[utoipa::path(get, path = "/api/v1/ledger/entries", tag = "finance", params(EntryQuery), responses((status = 200, body = EntryPage)))]
+#[utoipa::path(get, path = "/api/v1/ledger/entries", tag = "finance", params(EntryQuery), responses((status = 200, body = Paged<EntrySummary>)))]
 async fn list_entries(
     State(s): State<AppState>,
     _who: Need<FinanceRead>,
     params: ListParams,
-) -> Result<Json<EntryPage>> {
+) -> Result<Json<Paged<EntrySummary>>> {
     let filter = entry_filter(&s, &params).await?;
     let (items, info) = journal::list(&s.db, &filter, params.page()).await?;
-    Ok(Json(EntryPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 async fn detail(s: &AppState, who: &Principal, id: i64) -> Result<EntryDetail> {
@@ -214,34 +201,24 @@ pub struct WithdrawalQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WithdrawalPage {
-    pub items: Vec<Withdrawal>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 fn shown(who: &Principal, w: Withdrawal) -> Withdrawal {
     if pii(who) { w } else { w.masked() }
 }
 
 /// Withdrawal requests, newest first.
 #[utoipa::path(get, path = "/api/v1/withdrawals", tag = "finance", params(WithdrawalQuery),
-    responses((status = 200, body = WithdrawalPage)))]
+    responses((status = 200, body = Paged<Withdrawal>)))]
 async fn list_withdrawals(
     State(s): State<AppState>,
     who: Need<FinanceRead>,
     params: ListParams,
-) -> Result<Json<WithdrawalPage>> {
+) -> Result<Json<Paged<Withdrawal>>> {
     let filter = withdrawal_filter(&s, &params).await?;
     let (items, info) = withdrawals::list(&s.db, &filter, params.page()).await?;
-    Ok(Json(WithdrawalPage {
-        items: items.into_iter().map(|w| shown(&who, w)).collect(),
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(
+        items.into_iter().map(|w| shown(&who, w)).collect(),
+        info,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::identity::Need;
 use crate::ledger::{FinanceRead, FinanceWrite};
 use crate::orders::payments::{self, NewPayment, Payment};
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::web::list::{ListParams, Pager};
 use crate::web::{self, FormPairs, PageCtx};
@@ -168,21 +169,13 @@ pub struct PaymentQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct PaymentPage {
-    pub items: Vec<Payment>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Recorded transfers, newest first.
-#[utoipa::path(get, path = "/api/v1/payments", tag = "finance", params(PaymentQuery), responses((status = 200, body = PaymentPage)))]
+#[utoipa::path(get, path = "/api/v1/payments", tag = "finance", params(PaymentQuery), responses((status = 200, body = Paged<Payment>)))]
 async fn api_list(
     State(s): State<AppState>,
     _who: Need<FinanceRead>,
     axum::extract::Query(q): axum::extract::Query<PaymentQuery>,
-) -> Result<Json<PaymentPage>> {
+) -> Result<Json<Paged<Payment>>> {
     let (items, info) = payments::list(
         &s.db,
         q.status.as_deref(),
@@ -190,12 +183,7 @@ async fn api_list(
         weiops_core::paging::PageRequest::new(q.page, q.per_page),
     )
     .await?;
-    Ok(Json(PaymentPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 /// Records a transfer on an agent's behalf: the payment of an unpaid order

@@ -14,8 +14,8 @@ use super::store::{self, Delivery, Order, OrderFilter};
 use crate::agents::AgentsPii;
 use crate::identity::{Need, Principal};
 use crate::ledger::FinanceWrite;
-use crate::orders::ShippingWrite;
-use crate::orders::{OrdersImport, OrdersRead, OrdersWrite};
+use crate::orders::{OrdersImport, OrdersRead, OrdersWrite, ShippingWrite};
+use crate::paged::Paged;
 use crate::registry::Permission;
 use crate::rewards::clawback::{self, RefundOutcome};
 use crate::rewards::lines::OrderRewards;
@@ -286,21 +286,13 @@ pub struct CaseQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct CasePage {
-    pub items: Vec<super::aftersales::Case>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// After-sales cases (售后), newest first.
-#[utoipa::path(get, path = "/api/v1/after-sales", tag = "orders", params(CaseQuery), responses((status = 200, body = CasePage)))]
+#[utoipa::path(get, path = "/api/v1/after-sales", tag = "orders", params(CaseQuery), responses((status = 200, body = Paged<super::aftersales::Case>)))]
 async fn list_cases(
     State(s): State<AppState>,
     _who: Need<OrdersRead>,
     axum::extract::Query(q): axum::extract::Query<CaseQuery>,
-) -> Result<Json<CasePage>> {
+) -> Result<Json<Paged<super::aftersales::Case>>> {
     let (items, info) = super::aftersales::list(
         &s.db,
         q.status.as_deref(),
@@ -309,12 +301,7 @@ async fn list_cases(
         weiops_core::paging::PageRequest::new(q.page, q.per_page),
     )
     .await?;
-    Ok(Json(CasePage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

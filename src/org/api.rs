@@ -18,6 +18,7 @@ use super::transfer::{self, ImportedAccount};
 use crate::Result;
 use crate::identity::Need;
 use crate::org::{OrgRead, OrgWrite};
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::web::list::ListParams;
 
@@ -120,21 +121,13 @@ pub struct PositionQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PositionPage {
-    pub items: Vec<Position>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Positions with their duties and KPIs.
-#[utoipa::path(get, path = "/api/v1/org/positions", tag = "org", params(PositionQuery), responses((status = 200, body = PositionPage)))]
+#[utoipa::path(get, path = "/api/v1/org/positions", tag = "org", params(PositionQuery), responses((status = 200, body = Paged<Position>)))]
 async fn list_positions(
     State(s): State<AppState>,
     _who: Need<OrgRead>,
     Query(q): Query<PositionQuery>,
-) -> Result<Json<PositionPage>> {
+) -> Result<Json<Paged<Position>>> {
     let f = PositionFilter {
         q: q.q,
         department_id: q.department,
@@ -147,12 +140,7 @@ async fn list_positions(
         PageRequest::new(q.page, q.per_page),
     )
     .await?;
-    Ok(Json(PositionPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 /// Creates a position.
@@ -220,14 +208,6 @@ pub struct StaffQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StaffPage {
-    pub items: Vec<Staff>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 pub(crate) fn staff_filter(p: &ListParams) -> StaffFilter {
     StaffFilter {
         q: p.get("q").map(str::to_string),
@@ -238,21 +218,16 @@ pub(crate) fn staff_filter(p: &ListParams) -> StaffFilter {
 }
 
 /// Staff the caller may see (their data scope applies).
-#[utoipa::path(get, path = "/api/v1/org/staff", tag = "org", params(StaffQuery), responses((status = 200, body = StaffPage)))]
+#[utoipa::path(get, path = "/api/v1/org/staff", tag = "org", params(StaffQuery), responses((status = 200, body = Paged<Staff>)))]
 async fn list_staff(
     State(s): State<AppState>,
     who: Need<OrgRead>,
     params: ListParams,
-) -> Result<Json<StaffPage>> {
+) -> Result<Json<Paged<Staff>>> {
     let order = params.order_by(staff::SORTS, "u.display_name ASC");
     let (items, info) =
         staff::list(&s.db, &who, &staff_filter(&params), &order, params.page()).await?;
-    Ok(Json(StaffPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

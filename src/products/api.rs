@@ -13,6 +13,7 @@ use super::store::{
     ProductInput, Sku, SkuInput,
 };
 use crate::identity::Need;
+use crate::paged::Paged;
 use crate::products::{ProductsRead, ProductsWrite};
 use crate::state::AppState;
 use crate::web::list::ListParams;
@@ -68,14 +69,6 @@ pub struct ProductQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// A product with its SKUs and their prices per level.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductDetail {
@@ -93,20 +86,15 @@ async fn detail(s: &AppState, id: i64) -> Result<ProductDetail> {
 
 /// Products matching the filters, with the total count.
 #[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ProductQuery),
-    responses((status = 200, body = ProductPage)))]
+    responses((status = 200, body = Paged<Product>)))]
 async fn list_products(
     State(s): State<AppState>,
     _who: Need<ProductsRead>,
     params: ListParams,
-) -> Result<Json<ProductPage>> {
+) -> Result<Json<Paged<Product>>> {
     let order = params.order_by(store::SORTS, "p.updated_at DESC");
     let (items, info) = store::list(&s.db, &filter_of(&params)?, &order, params.page()).await?;
-    Ok(Json(ProductPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 /// Creates a product (SKUs are added to it afterwards).

@@ -17,6 +17,7 @@ use crate::error::FieldErrors;
 use crate::i18n::Locale;
 use crate::identity::Need;
 use crate::ledger::{FinanceApprove, FinancePay, FinanceRead, FinanceWrite};
+use crate::paged::Paged;
 use crate::rewards::{RewardsRead, RewardsWrite};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -174,28 +175,20 @@ pub struct RunQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RunPage {
-    pub items: Vec<Run>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Settlement runs, newest month first.
-#[utoipa::path(get, path = "/api/v1/settlements", tag = "settlements", params(RunQuery), responses((status = 200, body = RunPage)))]
+#[utoipa::path(get, path = "/api/v1/settlements", tag = "settlements", params(RunQuery), responses((status = 200, body = Paged<Run>)))]
 async fn list_settlements(
     State(s): State<AppState>,
     _who: Need<FinanceRead>,
     Query(q): Query<RunQuery>,
-) -> Result<Json<RunPage>> {
+) -> Result<Json<Paged<Run>>> {
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         Some(v) => Some(RunStatus::parse(v).ok_or(Error::BadRequest("settlement.bad_status"))?),
         None => None,
     };
     let page = weiops_core::paging::PageRequest::new(q.page, q.per_page);
     let (items, total) = settlement::list(&s.db, status, page).await?;
-    Ok(Json(RunPage {
+    Ok(Json(Paged {
         items,
         page: page.page,
         per_page: page.per_page,
@@ -328,28 +321,20 @@ pub struct ResultQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResultPage {
-    pub items: Vec<ResultRow>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Per agent results of a run, largest first.
 #[utoipa::path(get, path = "/api/v1/settlements/{id}/results", tag = "settlements", params(("id" = i64, Path), ResultQuery),
-    responses((status = 200, body = ResultPage)))]
+    responses((status = 200, body = Paged<ResultRow>)))]
 async fn settlement_results(
     State(s): State<AppState>,
     _who: Need<FinanceRead>,
     Path(id): Path<i64>,
     Query(q): Query<ResultQuery>,
-) -> Result<Json<ResultPage>> {
+) -> Result<Json<Paged<ResultRow>>> {
     settlement::get(&s.db, id).await?;
     let page = weiops_core::paging::PageRequest::new(q.page, q.per_page);
     let (items, total) =
         settlement::results(&s.db, id, q.q.as_deref(), q.held.unwrap_or(false), page).await?;
-    Ok(Json(ResultPage {
+    Ok(Json(Paged {
         items,
         page: page.page,
         per_page: page.per_page,

@@ -3,15 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::store::{self, Carrier, NewCarrier, Shipment};
 use crate::identity::Need;
-use crate::orders::OrdersRead;
-use crate::orders::ShippingWrite;
+use crate::orders::{OrdersRead, ShippingWrite};
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::{Error, Result};
@@ -29,24 +29,16 @@ pub struct ShipmentQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShipmentPage {
-    pub items: Vec<Shipment>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Shipped parcels, newest first.
-#[utoipa::path(get, path = "/api/v1/shipments", tag = "shipping", params(ShipmentQuery), responses((status = 200, body = ShipmentPage)))]
+#[utoipa::path(get, path = "/api/v1/shipments", tag = "shipping", params(ShipmentQuery), responses((status = 200, body = Paged<Shipment>)))]
 async fn list_shipments(
     State(s): State<AppState>,
     _who: Need<OrdersRead>,
     params: ListParams,
-) -> Result<Json<ShipmentPage>> {
+) -> Result<Json<Paged<Shipment>>> {
     let p = params.page();
     let (items, total) = store::shipments(&s.db, p.per_page, (p.page - 1) * p.per_page).await?;
-    Ok(Json(ShipmentPage {
+    Ok(Json(Paged {
         items,
         page: p.page,
         per_page: p.per_page,

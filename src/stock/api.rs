@@ -17,6 +17,7 @@ use super::store::{
 use crate::Result;
 use crate::i18n::Locale;
 use crate::identity::Need;
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::stock::{StockRead, StockWrite};
 use crate::web::list::ListParams;
@@ -246,29 +247,16 @@ pub struct MovementQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MovementPage {
-    pub items: Vec<Movement>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// The movement log, newest first.
 #[utoipa::path(get, path = "/api/v1/stock/movements", tag = "stock", params(MovementQuery),
-    responses((status = 200, body = MovementPage), (status = 400, description = "A bad date or kind")))]
+    responses((status = 200, body = Paged<Movement>), (status = 400, description = "A bad date or kind")))]
 async fn list_movements(
     State(s): State<AppState>,
     _who: Need<StockRead>,
     params: ListParams,
-) -> Result<Json<MovementPage>> {
+) -> Result<Json<Paged<Movement>>> {
     let (items, info) = store::movements(&s.db, &movement_filter(&params), params.page()).await?;
-    Ok(Json(MovementPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 /// Books 采购入库 (`purchase_in`: warehouse_id), 调拨 (`transfer`:
@@ -300,33 +288,20 @@ pub struct CountQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CountPage {
-    pub items: Vec<StockCount>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Stock counts, newest first.
-#[utoipa::path(get, path = "/api/v1/stock/counts", tag = "stock", params(CountQuery), responses((status = 200, body = CountPage)))]
+#[utoipa::path(get, path = "/api/v1/stock/counts", tag = "stock", params(CountQuery), responses((status = 200, body = Paged<StockCount>)))]
 async fn list_counts(
     State(s): State<AppState>,
     _who: Need<StockRead>,
     axum::extract::Query(q): axum::extract::Query<CountQuery>,
-) -> Result<Json<CountPage>> {
+) -> Result<Json<Paged<StockCount>>> {
     let filter = CountFilter {
         warehouse: q.warehouse,
         status: q.status,
     };
     let page = weiops_core::paging::PageRequest::new(q.page, q.per_page);
     let (items, info) = store::counts(&s.db, &filter, page).await?;
-    Ok(Json(CountPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

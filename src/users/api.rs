@@ -12,6 +12,7 @@ use weiops_core::paging::PageRequest;
 use super::store::{self, NewUser, SORTS, User, UserFilter, UserUpdate};
 use crate::Result;
 use crate::identity::Need;
+use crate::paged::Paged;
 use crate::state::AppState;
 use crate::users::{UsersRead, UsersWrite};
 use crate::web::list::ListParams;
@@ -44,22 +45,14 @@ pub struct UserQuery {
     dir: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserPage {
-    pub items: Vec<User>,
-    pub page: i64,
-    pub per_page: i64,
-    pub total: i64,
-}
-
 /// Lists users the caller may see (their data scope applies).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
-    responses((status = 200, body = UserPage), (status = 403, description = "Missing users.read")))]
+    responses((status = 200, body = Paged<User>), (status = 403, description = "Missing users.read")))]
 async fn list_users(
     State(state): State<AppState>,
     who: Need<UsersRead>,
     Query(q): Query<UserQuery>,
-) -> Result<Json<UserPage>> {
+) -> Result<Json<Paged<User>>> {
     let sort = ListParams::from_pairs(
         "/api/v1/users",
         &[
@@ -81,12 +74,7 @@ async fn list_users(
         PageRequest::new(q.page, q.per_page),
     )
     .await?;
-    Ok(Json(UserPage {
-        items,
-        page: info.page,
-        per_page: info.per_page,
-        total: info.total,
-    }))
+    Ok(Json(Paged::new(items, info)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

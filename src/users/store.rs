@@ -12,9 +12,7 @@ use weiops_core::paging::{PageInfo, PageRequest};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Tx, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
-use crate::identity::ADMIN_ROLE;
-use crate::identity::Principal;
-use crate::identity::{password, random_password, sessions, throttle};
+use crate::identity::{ADMIN_ROLE, Principal, password, random_password, sessions, throttle};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

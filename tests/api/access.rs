@@ -319,12 +319,13 @@ async fn the_admin_role_is_dated_from_the_install_not_1970() {
 async fn a_roles_user_count_includes_holders_through_their_post() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
-    let res = c
-        .post(app.url("/api/v1/org/templates/weishang-core/apply"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/org/templates/weishang-core/apply",
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let post = weiops::org::positions::find_by_code(&app.db, "customer_service")
         .await
@@ -341,12 +342,7 @@ async fn a_roles_user_count_includes_holders_through_their_post() {
             // Also given the role directly: still one person.
             body["role_ids"] = serde_json::json!([service_role]);
         }
-        let res = c
-            .post(app.url("/api/v1/org/staff"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_json(&c, "/api/v1/org/staff", &body).await;
         assert_eq!(res.status(), 201);
     }
     let roles = roles_by_code(&app, &c).await;

@@ -1,6 +1,7 @@
 //! The agent network: imports (all or nothing), the tree, masking,
 //! certificates and public verification.
 
+use crate::common::fixtures::count;
 use crate::common::{TestApp, spawn_app};
 
 /// The worked example of shared/spec/settlement.md: A ← B ← C ← D.
@@ -59,16 +60,6 @@ async fn agent(app: &TestApp, c: &reqwest::Client, code: &str) -> serde_json::Va
         .find(|a| a["code"] == code)
         .cloned()
         .unwrap_or_else(|| panic!("agent {code}"))
-}
-
-async fn count(app: &TestApp) -> i64 {
-    use sqlx::Row;
-    sqlx::query("SELECT COUNT(*) AS n FROM agents")
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-        .try_get("n")
-        .unwrap()
 }
 
 #[tokio::test]
@@ -187,7 +178,7 @@ async fn every_kind_of_bad_file_is_refused_whole() {
             .await
             .unwrap();
         assert!(html.contains(message), "{what}: {message}");
-        assert_eq!(count(&app).await, 0, "{what}: nothing stored");
+        assert_eq!(count(&app, "agents").await, 0, "{what}: nothing stored");
     }
     // A cycle names its members and the line of each.
     let cycle = format!(
@@ -211,7 +202,7 @@ async fn every_kind_of_bad_file_is_refused_whole() {
     assert_eq!(import(&app, &c, EXAMPLE).await["status"], "done");
     let again = import(&app, &c, EXAMPLE).await;
     assert_eq!(again["result"]["rows"].as_array().unwrap().len(), 4);
-    assert_eq!(count(&app).await, 4);
+    assert_eq!(count(&app, "agents").await, 4);
 }
 
 #[tokio::test]
@@ -298,12 +289,13 @@ async fn moves_keep_the_tree_consistent_and_refuse_cycles() {
         agent(&app, &c, "D").await,
     );
     // B under its own grandchild D: a cycle.
-    let res = c
-        .post(app.url(&format!("/api/v1/agents/{}/move", b["id"])))
-        .json(&serde_json::json!({"sponsor_id": d["id"], "reason": "test"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            &format!("/api/v1/agents/{}/move", b["id"]),
+            &serde_json::json!({"sponsor_id": d["id"], "reason": "test"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(
@@ -311,12 +303,13 @@ async fn moves_keep_the_tree_consistent_and_refuse_cycles() {
         "不能移到自己或自己团队成员的名下"
     );
     // C (with D) moves to the top.
-    let moved: serde_json::Value = c
-        .post(app.url(&format!("/api/v1/agents/{}/move", cc["id"])))
-        .json(&serde_json::json!({"sponsor_id": null, "reason": "团队独立"}))
-        .send()
+    let moved: serde_json::Value = app
+        .post_json(
+            &c,
+            &format!("/api/v1/agents/{}/move", cc["id"]),
+            &serde_json::json!({"sponsor_id": null, "reason": "团队独立"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -331,11 +324,12 @@ async fn moves_keep_the_tree_consistent_and_refuse_cycles() {
     assert_eq!(agent(&app, &c, "B").await["team_size"], 0);
     assert_eq!(agent(&app, &c, "B").await["direct_count"], 0);
     // And back under A: counters follow.
-    c.post(app.url(&format!("/api/v1/agents/{}/move", cc["id"])))
-        .json(&serde_json::json!({"sponsor_id": a["id"], "reason": "回归"}))
-        .send()
-        .await
-        .unwrap();
+    app.post_json(
+        &c,
+        &format!("/api/v1/agents/{}/move", cc["id"]),
+        &serde_json::json!({"sponsor_id": a["id"], "reason": "回归"}),
+    )
+    .await;
     assert_eq!(agent(&app, &c, "A").await["team_size"], 3);
     assert_eq!(agent(&app, &c, "A").await["direct_count"], 2);
     assert!(
@@ -492,12 +486,13 @@ async fn certificates_verify_publicly_and_recognise_forgeries() {
         .await
         .unwrap();
     assert_eq!(json(&cert_no).await["status"], "expired");
-    let res = admin
-        .post(app.url(&format!("/api/v1/agents/{}/status", a["id"])))
-        .json(&serde_json::json!({"status": "terminated", "reason": "违规"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/agents/{}/status", a["id"]),
+            &serde_json::json!({"status": "terminated", "reason": "违规"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(json("zhangsan_wx").await["status"], "revoked");
 }
@@ -524,32 +519,23 @@ async fn levels_and_level_changes() {
         {"level": 3, "name": "省级代理", "price_bp": 6000}, {"level": 4, "name": "市级代理", "price_bp": 7000},
     ]);
     assert_eq!(
-        c.put(app.url("/api/v1/agent-levels"))
-            .json(&four)
-            .send()
+        app.put_json(&c, "/api/v1/agent-levels", &four)
             .await
-            .unwrap()
             .status(),
         422
     );
     let gap = serde_json::json!([{"level": 1, "name": "a", "price_bp": 4000}, {"level": 3, "name": "b", "price_bp": 5000}]);
     assert_eq!(
-        c.put(app.url("/api/v1/agent-levels"))
-            .json(&gap)
-            .send()
+        app.put_json(&c, "/api/v1/agent-levels", &gap)
             .await
-            .unwrap()
             .status(),
         422
     );
     let mut five = four.clone();
     five.as_array_mut().unwrap().push(serde_json::json!({"level": 5, "name": "特约代理", "price_bp": 8500, "first_purchase_fen": 100000}));
-    let saved: serde_json::Value = c
-        .put(app.url("/api/v1/agent-levels"))
-        .json(&five)
-        .send()
+    let saved: serde_json::Value = app
+        .put_json(&c, "/api/v1/agent-levels", &five)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -557,22 +543,24 @@ async fn levels_and_level_changes() {
 
     let d = agent(&app, &c, "D").await;
     let before = json_cert(&app, "zhaoliu_wx").await;
-    let res = c
-        .post(app.url(&format!("/api/v1/agents/{}/level", d["id"])))
-        .json(&serde_json::json!({"level": 3, "reason": "业绩达标"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            &format!("/api/v1/agents/{}/level", d["id"]),
+            &serde_json::json!({"level": 3, "reason": "业绩达标"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let after = json_cert(&app, "zhaoliu_wx").await;
     assert_ne!(before["cert_no"], after["cert_no"], "re-issued");
     assert_eq!(after["level"], "省级代理");
-    let res = c
-        .post(app.url(&format!("/api/v1/agents/{}/level", d["id"])))
-        .json(&serde_json::json!({"level": 3, "reason": ""}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            &format!("/api/v1/agents/{}/level", d["id"]),
+            &serde_json::json!({"level": 3, "reason": ""}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let actions = app.audit_actions().await;
     assert!(
@@ -761,12 +749,13 @@ async fn recruitment_from_invite_link_to_approved_agent() {
         .await
         .unwrap();
     assert!(ask.contains("确定批准"));
-    let created: serde_json::Value = admin
-        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
-        .json(&serde_json::json!({"level": 5}))
-        .send()
+    let created: serde_json::Value = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/applications/{id}/approve"),
+            &serde_json::json!({"level": 5}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -779,12 +768,13 @@ async fn recruitment_from_invite_link_to_approved_agent() {
         "B's team grew"
     );
     assert_eq!(agent(&app, &admin, "A").await["team_size"], 4);
-    let again = admin
-        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+    let again = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/applications/{id}/approve"),
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(again.status(), 409, "decided once");
     assert_eq!(
         json_cert(&app, "sunqi").await["status"],
@@ -823,19 +813,21 @@ async fn recruitment_from_invite_link_to_approved_agent() {
         .unwrap();
     let id2 = list["items"][0]["id"].as_i64().unwrap();
     assert_eq!(list["items"][0]["recruiter_name"], "管理员");
-    let res = admin
-        .post(app.url(&format!("/api/v1/applications/{id2}/reject")))
-        .json(&serde_json::json!({"reason": " "}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/applications/{id2}/reject"),
+            &serde_json::json!({"reason": " "}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    let res = admin
-        .post(app.url(&format!("/api/v1/applications/{id2}/reject")))
-        .json(&serde_json::json!({"reason": "地区已满"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/applications/{id2}/reject"),
+            &serde_json::json!({"reason": "地区已满"}),
+        )
+        .await;
     assert_eq!(res.status(), 204);
     let a2: serde_json::Value = admin
         .get(app.url(&format!("/api/v1/applications/{id2}")))
@@ -1153,12 +1145,13 @@ async fn the_agent_portal_from_first_sign_in_to_sponsor_approval() {
         .await
         .unwrap();
     let id = list["items"][0]["id"].as_i64().unwrap();
-    let early = admin
-        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+    let early = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/applications/{id}/approve"),
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(early.status(), 409, "waiting for the sponsor");
     let apps = m
         .get(app.url("/m/applications"))
@@ -1174,12 +1167,13 @@ async fn the_agent_portal_from_first_sign_in_to_sponsor_approval() {
         .send()
         .await
         .unwrap();
-    let ok = admin
-        .post(app.url(&format!("/api/v1/applications/{id}/approve")))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+    let ok = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/applications/{id}/approve"),
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(agent(&app, &admin, "B").await["team_size"], 3);
     // Someone else's application is not B's to decide.
@@ -1292,7 +1286,7 @@ async fn a_refused_import_counts_its_problems_by_row_in_both_languages() {
         .map(|r| (r["row"].as_i64().unwrap(), r["column"].as_str().unwrap()))
         .collect();
     assert_eq!(found, [(3, "手机号"), (4, "等级"), (4, "状态")]);
-    assert_eq!(count(&app).await, 0, "nothing stored");
+    assert_eq!(count(&app, "agents").await, 0, "nothing stored");
 
     let zh = page(&app, &c, &format!("/jobs/{}", job["id"])).await;
     assert!(zh.contains("文件有 3 处问题"), "{zh}");
@@ -1517,7 +1511,7 @@ async fn the_import_page_explains_the_columns_and_offers_templates_that_import()
         let fc = fresh.login_admin().await;
         let job = import_bytes(&fresh, &fc, file).await;
         assert_eq!(job["status"], "done", "{format}: {job}");
-        assert_eq!(count(&fresh).await, 1);
+        assert_eq!(count(&fresh, "agents").await, 1);
     }
 
     // In English, the template's headers are the English export's.
@@ -1559,7 +1553,7 @@ async fn a_masked_export_is_refused_with_the_reason() {
         rows.iter().any(|r| r["key"] == "agents.import.masked"),
         "{job}"
     );
-    assert_eq!(count(&fresh).await, 0);
+    assert_eq!(count(&fresh, "agents").await, 0);
 }
 
 #[tokio::test]
@@ -1567,34 +1561,25 @@ async fn phones_are_mainland_mobiles_everywhere() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
     // An agent created in the form, a staff account: the same rule.
-    let res = c
-        .post(app.url("/api/v1/agents"))
-        .json(&serde_json::json!({"code": "P1", "name": "p", "phone": "1391111", "level": 1}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/agents",
+            &serde_json::json!({"code": "P1", "name": "p", "phone": "1391111", "level": 1}),
+        )
+        .await;
     let err = crate::common::body(res).await;
     assert!(
         err["error"]["fields"].to_string().contains("phone"),
         "{err}"
     );
-    let res = c
-        .post(app.url("/api/v1/users"))
-        .json(&serde_json::json!({"username": "li", "display_name": "李", "phone": "12012345678", "password": "Li-pass-2026x"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&c, "/api/v1/users", &serde_json::json!({"username": "li", "display_name": "李", "phone": "12012345678", "password": "Li-pass-2026x"})).await;
     let err = crate::common::body(res).await;
     assert!(
         err["error"]["fields"].to_string().contains("phone"),
         "{err}"
     );
-    let res = c
-        .post(app.url("/api/v1/agents"))
-        .json(&serde_json::json!({"code": "P2", "name": "p", "phone": "+86 139-1234-5678", "level": 1}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&c, "/api/v1/agents", &serde_json::json!({"code": "P2", "name": "p", "phone": "+86 139-1234-5678", "level": 1})).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     assert_eq!(agent(&app, &c, "P2").await["phone"], "13912345678");
 }

@@ -216,17 +216,18 @@ async fn page_in(client: &reqwest::Client, url: String, lang: &str) -> String {
 async fn audit_pages_and_the_dashboard_read_in_the_users_language_with_links() {
     use weiops::audit::Actor;
     let app = spawn_app().await;
-    let shop = crate::purchase::shop(&app, 10).await;
+    let shop = crate::common::fixtures::shop(&app, 10).await;
     let clerk_id = app
         .user("clerk", "Clerk-pass-123", vec![app.admin_role_id])
         .await;
     let clerk = app.login("clerk", "Clerk-pass-123").await;
-    let placed: serde_json::Value = clerk
-        .post(app.url("/api/v1/orders"))
-        .json(&crate::purchase::order(&shop, 1))
-        .send()
+    let placed: serde_json::Value = app
+        .post_json(
+            &clerk,
+            "/api/v1/orders",
+            &crate::common::fixtures::order(&shop, 1),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -483,7 +484,7 @@ fn locale(code: &str) -> serde_json::Value {
 #[tokio::test]
 async fn shipments_and_settlements_name_staff_by_their_display_names() {
     let app = spawn_app().await;
-    let shop = crate::purchase::shop(&app, 10).await;
+    let shop = crate::common::fixtures::shop(&app, 10).await;
     app.user("keeper", "Keeper-pass-2026", vec![app.admin_role_id])
         .await;
     let keeper = app.login("keeper", "Keeper-pass-2026").await;
@@ -504,29 +505,32 @@ async fn shipments_and_settlements_name_staff_by_their_display_names() {
     weiops::orders::payments::confirm(&app.db, &weiops::audit::Actor::system("finance"), top_up)
         .await
         .unwrap();
-    let placed: serde_json::Value = admin
-        .post(app.url("/api/v1/orders"))
-        .json(&crate::purchase::order(&shop, 1))
-        .send()
+    let placed: serde_json::Value = app
+        .post_json(
+            &admin,
+            "/api/v1/orders",
+            &crate::common::fixtures::order(&shop, 1),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     let no = placed["order_no"].as_str().unwrap();
-    let res = admin
-        .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-        .json(&serde_json::json!({"method": "balance"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/orders/{no}/pay"),
+            &serde_json::json!({"method": "balance"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let res = keeper
-        .post(app.url("/api/v1/shipments"))
-        .json(&serde_json::json!({"order_no": no, "carrier": "YTO", "tracking_no": "YT900001"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &keeper,
+            "/api/v1/shipments",
+            &serde_json::json!({"order_no": no, "carrier": "YTO", "tracking_no": "YT900001"}),
+        )
+        .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let shipping = page_in(&admin, app.url("/shipping"), "zh-CN").await;
     assert!(shipping.contains(">keeper name</td>"), "{shipping}");

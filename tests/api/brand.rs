@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use weiops::audit::Actor;
 
+use crate::common::fixtures::{agent_id, portal, shop};
 use crate::common::{TestApp, body, spawn_app, spawn_app_with};
-use crate::purchase::{portal, shop};
 
 const AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
 A,张三,13800000001,zhangsan_wx,1,,active,2026-01-05T10:00:00+08:00\n\
@@ -48,28 +48,13 @@ async fn import_agents(app: &TestApp) {
         .unwrap();
 }
 
-async fn agent_id(app: &TestApp, code: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM agents WHERE code = $1")
-        .bind(code)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn brand_settings_are_saved_whole_audited_and_only_by_who_may() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
 
     // Nothing set: empty texts, no accounts.
-    let b = body(
-        admin
-            .get(app.url("/api/v1/settings/brand"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let b = app.get_json(&admin, "/api/v1/settings/brand").await;
     assert_eq!(b["name"], "");
     assert_eq!(b["bank_accounts"], json!([]));
     assert_eq!(b["logo_url"], Value::Null);
@@ -83,12 +68,7 @@ async fn brand_settings_are_saved_whole_audited_and_only_by_who_may() {
             {"account_name": "", "bank": "工商银行", "account_number": "6222020200112233"}
         ]
     });
-    let res = admin
-        .put(app.url("/api/v1/settings/brand"))
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let res = app.put_json(&admin, "/api/v1/settings/brand", &bad).await;
     assert_eq!(res.status(), 422);
     let e = body(res).await;
     let fields = e["error"]["fields"].to_string();
@@ -114,22 +94,12 @@ async fn brand_settings_are_saved_whole_audited_and_only_by_who_may() {
     let fields = body(res).await["error"]["fields"].to_string();
     assert!(fields.contains("8 to 30 digits"), "{fields}");
     let too_many = json!({"bank_accounts": vec![good_brand()["bank_accounts"][0].clone(); 6]});
-    let res = admin
-        .put(app.url("/api/v1/settings/brand"))
-        .json(&too_many)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(&admin, "/api/v1/settings/brand", &too_many)
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(settings_updates(&app).await, 0, "nothing saved on error");
-    let b = body(
-        admin
-            .get(app.url("/api/v1/settings/brand"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let b = app.get_json(&admin, "/api/v1/settings/brand").await;
     assert_eq!(b["name"], "");
 
     // The page refuses the same way and shows the message by the field.
@@ -151,12 +121,9 @@ async fn brand_settings_are_saved_whole_audited_and_only_by_who_may() {
     assert_eq!(settings_updates(&app).await, 0);
 
     // A good save: stored, answered, audited with before and after.
-    let res = admin
-        .put(app.url("/api/v1/settings/brand"))
-        .json(&good_brand())
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(&admin, "/api/v1/settings/brand", &good_brand())
+        .await;
     assert_eq!(res.status(), 200);
     let saved = body(res).await;
     assert_eq!(saved["name"], "雅澜生物科技");
@@ -164,14 +131,7 @@ async fn brand_settings_are_saved_whole_audited_and_only_by_who_may() {
         saved["bank_accounts"][0]["account_number"],
         "5719 0123 4567 890"
     );
-    let b = body(
-        admin
-            .get(app.url("/api/v1/settings/brand"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let b = app.get_json(&admin, "/api/v1/settings/brand").await;
     assert_eq!(b["short_name"], "雅澜");
     assert_eq!(b["service_phone"], "400-820-8820");
     let (summary, before, after): (String, String, String) = sqlx::query_as(
@@ -207,14 +167,7 @@ async fn brand_settings_are_saved_whole_audited_and_only_by_who_may() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let b = body(
-        admin
-            .get(app.url("/api/v1/settings/brand"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let b = app.get_json(&admin, "/api/v1/settings/brand").await;
     assert_eq!(b["bank_accounts"], json!([]));
     assert_eq!(settings_updates(&app).await, 2);
 
@@ -281,12 +234,9 @@ async fn the_brand_is_shown_wherever_the_brand_appears() {
             .contains("· 微运营</title>")
     );
 
-    let res = admin
-        .put(app.url("/api/v1/settings/brand"))
-        .json(&good_brand())
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(&admin, "/api/v1/settings/brand", &good_brand())
+        .await;
     assert_eq!(res.status(), 200);
 
     // The admin shell: titles, the menu's header (short name).
@@ -399,14 +349,7 @@ async fn a_logo_is_checked_stored_served_and_shown() {
     let flash = upload_logo(&app, &admin, PNG.to_vec()).await;
     assert!(flash.contains("brand.logo_saved"), "{flash}");
     assert_eq!(settings_updates(&app).await, 1);
-    let b = body(
-        admin
-            .get(app.url("/api/v1/settings/brand"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let b = app.get_json(&admin, "/api/v1/settings/brand").await;
     let url = b["logo_url"].as_str().unwrap().to_string();
     assert!(url.starts_with("/brand/logo?v=brand-logo-"), "{url}");
     // Public: the sign-in page, the portal and /verify show it.
@@ -437,14 +380,7 @@ async fn a_logo_is_checked_stored_served_and_shown() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let b = body(
-        admin
-            .get(app.url("/api/v1/settings/brand"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let b = app.get_json(&admin, "/api/v1/settings/brand").await;
     assert_eq!(b["logo_url"], Value::Null);
     assert_eq!(settings_updates(&app).await, 2);
 }
@@ -478,29 +414,25 @@ async fn the_portal_says_where_to_transfer_the_money() {
     assert!(page.contains("品牌尚未设置收款账户"));
     let topup = get_text(&m, &app, "/m/topup").await;
     assert!(topup.contains("data-testid=\"no-bank-account\""));
-    let res = admin
-        .put(app.url("/api/v1/settings/brand"))
-        .json(&json!({"service_phone": "400-820-8820"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &admin,
+            "/api/v1/settings/brand",
+            &json!({"service_phone": "400-820-8820"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let page = get_text(&m, &app, &order_page).await;
     assert!(page.contains("data-testid=\"no-bank-account\"") && page.contains("400-820-8820"));
 
     // With accounts: each account, the amount and the note to write.
-    let res = admin
-        .put(app.url("/api/v1/settings/brand"))
-        .json(&json!({
+    let res = app.put_json(&admin, "/api/v1/settings/brand", &json!({
             "service_phone": "400-820-8820",
             "bank_accounts": [
                 {"account_name": "杭州雅澜生物科技有限公司", "bank": "招商银行杭州分行", "account_number": "5719 0123 4567 890", "note": "对公账户"},
                 {"account_name": "李雅澜", "bank": "工商银行杭州西湖支行", "account_number": "6222020200112233"}
             ]
-        }))
-        .send()
-        .await
-        .unwrap();
+        })).await;
     assert_eq!(res.status(), 200);
     let page = get_text(&m, &app, &order_page).await;
     assert!(!page.contains("no-bank-account"));
@@ -608,12 +540,13 @@ async fn pending_applications_are_in_the_menu_and_on_the_dashboard() {
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    let res = admin
-        .post(app.url(&format!("/api/v1/applications/{id}/reject")))
-        .json(&json!({"reason": "资料不全"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/applications/{id}/reject"),
+            &json!({"reason": "资料不全"}),
+        )
+        .await;
     assert_eq!(res.status(), 204);
     assert!(
         get_text(&admin, &app, "/")

@@ -6,17 +6,9 @@
 
 use serde_json::{Value, json};
 
+use crate::common::fixtures::{Shop, count, portal, scalar, shop, stock};
 use crate::common::{TestApp, body, spawn_app};
-use crate::purchase::{Shop, place_and_pay, portal, shop};
-
-async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
-    sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND sku_id = $2")
-        .bind(shop.warehouse)
-        .bind(shop.sku)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
+use crate::purchase::place_and_pay;
 
 async fn balance(app: &TestApp, shop: &Shop) -> i64 {
     sqlx::query_scalar(
@@ -27,13 +19,6 @@ async fn balance(app: &TestApp, shop: &Shop) -> i64 {
     .fetch_one(&app.db.pool)
     .await
     .unwrap()
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
 }
 
 /// Places a cloud order of `qty` for agent C and pays it from a prepaid
@@ -68,14 +53,7 @@ async fn a_cloud_order_is_credited_then_requested_shipped_and_cancelled() {
     assert_eq!(order["status"], "completed", "{order}");
     assert_eq!(stock(&app, &shop).await, (20, 5));
     assert_eq!(balance(&app, &shop).await, 5);
-    let list = body(
-        admin
-            .get(app.url("/api/v1/cloud-stock?agent=C"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = app.get_json(&admin, "/api/v1/cloud-stock?agent=C").await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["qty"], 5);
     assert_eq!(list["totals"][0]["owed"], 5);
@@ -89,7 +67,7 @@ async fn a_cloud_order_is_credited_then_requested_shipped_and_cancelled() {
         .await
         .unwrap();
     assert!(page.contains("云仓欠货 5"), "{page}");
-    let api = body(admin.get(app.url("/api/v1/stock")).send().await.unwrap()).await;
+    let api = app.get_json(&admin, "/api/v1/stock").await;
     assert_eq!(api["totals"][0]["cloud_owed"], 5);
 
     // More than the balance: 409 naming the SKU and the balance, nothing changed.
@@ -109,30 +87,24 @@ async fn a_cloud_order_is_credited_then_requested_shipped_and_cancelled() {
         "{err}"
     );
     assert_eq!(balance(&app, &shop).await, 5);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM cloud_requests").await, 0);
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM cloud_stock_movements").await,
-        1
-    );
+    assert_eq!(count(&app, "cloud_requests").await, 0);
+    assert_eq!(count(&app, "cloud_stock_movements").await, 1);
     // No receiver: 422.
     let mut bad = ship_request(&shop, 1);
     bad["receiver_address"] = json!("");
-    let res = admin
-        .post(app.url("/api/v1/cloud-stock/requests"))
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(&admin, "/api/v1/cloud-stock/requests", &bad)
+        .await;
     assert_eq!(res.status(), 422);
 
     // Two units requested: off the balance, still reserved in the warehouse.
     let r = body(
-        admin
-            .post(app.url("/api/v1/cloud-stock/requests"))
-            .json(&ship_request(&shop, 2))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/cloud-stock/requests",
+            &ship_request(&shop, 2),
+        )
+        .await,
     )
     .await;
     assert_eq!(r["status"], "pending");
@@ -143,20 +115,21 @@ async fn a_cloud_order_is_credited_then_requested_shipped_and_cancelled() {
     assert_eq!(stock(&app, &shop).await, (20, 5));
 
     // Shipping needs a tracking number; then the goods leave the warehouse.
-    let res = admin
-        .post(app.url(&format!("/api/v1/cloud-stock/requests/{id}/ship")))
-        .json(&json!({"carrier": "顺丰", "tracking_no": " "}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/cloud-stock/requests/{id}/ship"),
+            &json!({"carrier": "顺丰", "tracking_no": " "}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let shipped = body(
-        admin
-            .post(app.url(&format!("/api/v1/cloud-stock/requests/{id}/ship")))
-            .json(&json!({"carrier": "顺丰", "tracking_no": "SF1234567890"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            &format!("/api/v1/cloud-stock/requests/{id}/ship"),
+            &json!({"carrier": "顺丰", "tracking_no": "SF1234567890"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(shipped["status"], "shipped");
@@ -164,23 +137,24 @@ async fn a_cloud_order_is_credited_then_requested_shipped_and_cancelled() {
     assert_eq!(stock(&app, &shop).await, (18, 3));
     assert_eq!(balance(&app, &shop).await, 3);
     for action in ["ship", "cancel"] {
-        let res = admin
-            .post(app.url(&format!("/api/v1/cloud-stock/requests/{id}/{action}")))
-            .json(&json!({"carrier": "顺丰", "tracking_no": "SF1"}))
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .post_json(
+                &admin,
+                &format!("/api/v1/cloud-stock/requests/{id}/{action}"),
+                &json!({"carrier": "顺丰", "tracking_no": "SF1"}),
+            )
+            .await;
         assert_eq!(res.status(), 409, "{action} after shipping");
     }
 
     // The rest requested, then cancelled: the balance is back.
     let r = body(
-        admin
-            .post(app.url("/api/v1/cloud-stock/requests"))
-            .json(&ship_request(&shop, 3))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/cloud-stock/requests",
+            &ship_request(&shop, 3),
+        )
+        .await,
     )
     .await;
     let id = r["id"].as_i64().unwrap();
@@ -228,14 +202,9 @@ async fn a_cloud_order_is_credited_then_requested_shipped_and_cancelled() {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
-    let requests = body(
-        admin
-            .get(app.url("/api/v1/cloud-stock/requests?status=shipped"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let requests = app
+        .get_json(&admin, "/api/v1/cloud-stock/requests?status=shipped")
+        .await;
     assert_eq!(requests["total"], 1);
     assert_eq!(requests["items"][0]["lines"][0]["qty"], 2);
 }
@@ -278,12 +247,12 @@ async fn concurrent_requests_never_take_more_than_the_balance() {
     assert_eq!(accepted, 10);
     assert_eq!(balance(&app, &shop).await, 0);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM cloud_requests").await,
+        count(&app, "cloud_requests").await,
         10,
         "refused requests leave nothing behind"
     );
     assert_eq!(
-        count(
+        scalar(
             &app,
             "SELECT CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM cloud_request_lines"
         )
@@ -291,7 +260,7 @@ async fn concurrent_requests_never_take_more_than_the_balance() {
         10
     );
     assert_eq!(
-        count(
+        scalar(
             &app,
             "SELECT CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM cloud_stock_movements"
         )
@@ -333,20 +302,21 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
     assert!(page.contains("aftersales-form"), "{page}");
     assert!(page.contains("value=\"refund_only\""));
     assert!(!page.contains("value=\"return_refund\""));
-    let res = admin
-        .post(app.url("/api/v1/after-sales"))
-        .json(&json!({"order_no": no, "kind": "return_refund", "reason": "不要了"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/after-sales",
+            &json!({"order_no": no, "kind": "return_refund", "reason": "不要了"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let case = body(
-        admin
-            .post(app.url("/api/v1/after-sales"))
-            .json(&json!({"order_no": no, "kind": "refund_only", "reason": "不要了"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/after-sales",
+            &json!({"order_no": no, "kind": "refund_only", "reason": "不要了"}),
+        )
+        .await,
     )
     .await["case_no"]
         .as_str()
@@ -356,12 +326,12 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
     // Meanwhile the agent had 2 shipped out: the refund is refused (409
     // naming the SKU and what is left) and changes nothing.
     let request = body(
-        admin
-            .post(app.url("/api/v1/cloud-stock/requests"))
-            .json(&ship_request(&shop, 2))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/cloud-stock/requests",
+            &ship_request(&shop, 2),
+        )
+        .await,
     )
     .await;
     let res = admin
@@ -382,14 +352,7 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
     assert_eq!(balance(&app, &shop).await, 3);
     assert_eq!(stock(&app, &shop).await, (20, 5));
     assert_eq!(prepaid(&app).await, before);
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     assert_eq!(o["order"]["status"], "completed");
 
     // The request is cancelled, the units are the agent's again: refunded.
@@ -400,31 +363,25 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    let res = admin
-        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
-        .json(&json!({"refund_to": "balance"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/after-sales/{case}/refund"),
+            &json!({"refund_to": "balance"}),
+        )
+        .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(balance(&app, &shop).await, 0, "off the agent's cloud stock");
     assert_eq!(stock(&app, &shop).await, (20, 0), "sellable again");
     assert_eq!(prepaid(&app).await.0, before.0 + amount);
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     assert_eq!(o["order"]["status"], "refunded");
     assert_eq!(o["order"]["counted"], false);
     assert_eq!(
         count(
             &app,
             &format!(
-                "SELECT COUNT(*) FROM cloud_stock_movements WHERE kind = 'refund' AND qty = -5 \
+                "cloud_stock_movements WHERE kind = 'refund' AND qty = -5 \
                  AND qty_after = 0 AND ref_type = 'after_sales' AND ref_id = '{case}'"
             )
         )
@@ -434,7 +391,7 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
     assert_eq!(
         count(
             &app,
-            &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'cloud.refund' AND entity_id = '{case}'")
+            &format!("audit_log WHERE action = 'cloud.refund' AND entity_id = '{case}'")
         )
         .await,
         1
@@ -443,26 +400,23 @@ async fn refunding_a_cloud_order_takes_its_units_off_the_cloud_stock() {
     // Once the units are gone, a new request for the order is refused at once.
     let other = paid_cloud_order(&app, &admin, &shop, 4).await;
     body(
-        admin
-            .post(app.url("/api/v1/cloud-stock/requests"))
-            .json(&ship_request(&shop, 4))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/cloud-stock/requests",
+            &ship_request(&shop, 4),
+        )
+        .await,
     )
     .await;
-    let res = admin
-        .post(app.url("/api/v1/after-sales"))
-        .json(&json!({"order_no": other["order_no"], "kind": "refund_only", "reason": "不要了"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/after-sales",
+            &json!({"order_no": other["order_no"], "kind": "refund_only", "reason": "不要了"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM after_sales").await,
-        1,
-        "nothing opened"
-    );
+    assert_eq!(count(&app, "after_sales").await, 1, "nothing opened");
 }
 
 #[tokio::test]
@@ -581,12 +535,13 @@ async fn the_portal_and_staff_pages_and_their_permissions() {
         let res = sales.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 403, "{path}");
     }
-    let res = sales
-        .post(app.url("/api/v1/cloud-stock/requests"))
-        .json(&ship_request(&shop, 1))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &sales,
+            "/api/v1/cloud-stock/requests",
+            &ship_request(&shop, 1),
+        )
+        .await;
     assert_eq!(res.status(), 403);
     let role = app.role("keeper", &["stock.read"], "all").await;
     app.user("keeper", "Keeper-pass-1", vec![role]).await;
@@ -594,12 +549,12 @@ async fn the_portal_and_staff_pages_and_their_permissions() {
     let res = keeper.get(app.url("/stock/cloud")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let r = body(
-        admin
-            .post(app.url("/api/v1/cloud-stock/requests"))
-            .json(&ship_request(&shop, 1))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/cloud-stock/requests",
+            &ship_request(&shop, 1),
+        )
+        .await,
     )
     .await;
     let id = r["id"].as_i64().unwrap();
@@ -621,12 +576,13 @@ async fn the_portal_and_staff_pages_and_their_permissions() {
             .unwrap();
         assert_eq!(res.status(), 403, "{path}");
     }
-    let res = keeper
-        .post(app.url(&format!("/api/v1/cloud-stock/requests/{id}/ship")))
-        .json(&json!({"carrier": "顺丰", "tracking_no": "SF1"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &keeper,
+            &format!("/api/v1/cloud-stock/requests/{id}/ship"),
+            &json!({"carrier": "顺丰", "tracking_no": "SF1"}),
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(balance(&app, &shop).await, 3);
     assert_eq!(stock(&app, &shop).await, (10, 4));

@@ -5,70 +5,34 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use weiops::audit::Actor;
 
+use crate::common::fixtures::{count, portal, wallet};
 use crate::common::{TestApp, body, spawn_app};
 
 fn today() -> String {
     weiops_core::time::format_date(weiops::db::now_ms())
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS n FROM {table}"
-    )))
-    .fetch_one(&app.db.pool)
-    .await
-    .unwrap()
-    .try_get("n")
-    .unwrap()
-}
-
 /// Creates an active agent with a phone; returns its id.
 async fn agent(app: &TestApp, admin: &reqwest::Client, code: &str, phone: &str) -> i64 {
-    let res = admin
-        .post(app.url("/api/v1/agents"))
-        .json(&json!({"code": code, "name": format!("代理{code}"), "phone": phone, "level": 2}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            admin,
+            "/api/v1/agents",
+            &json!({"code": code, "name": format!("代理{code}"), "phone": phone, "level": 2}),
+        )
+        .await;
     assert_eq!(res.status(), 201, "create agent {code}");
     body(res).await["id"].as_i64().unwrap()
 }
 
-/// Signs the agent in to the portal (first password changed); returns the client.
-async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
-    let first =
-        weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), agent_id)
-            .await
-            .unwrap();
-    let m = app.client();
-    let res = m
-        .post(app.url("/m/login"))
-        .form(&[("phone", phone), ("password", first.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let res = m
-        .post(app.url("/m/password"))
-        .form(&[
-            ("current", first.as_str()),
-            ("new", "Wallet-2026-pw"),
-            ("confirm", "Wallet-2026-pw"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    m
-}
-
 /// Posts a manual entry through the API.
 async fn entry(app: &TestApp, c: &reqwest::Client, memo: &str, lines: Value) -> reqwest::Response {
-    c.post(app.url("/api/v1/ledger/entries"))
-        .json(&json!({"date": today(), "memo": memo, "lines": lines}))
-        .send()
-        .await
-        .unwrap()
+    app.post_json(
+        c,
+        "/api/v1/ledger/entries",
+        &json!({"date": today(), "memo": memo, "lines": lines}),
+    )
+    .await
 }
 
 /// Puts released rewards into an agent's wallet: Dr 6601 / Cr 2242(agent).
@@ -86,23 +50,9 @@ async fn fund(app: &TestApp, admin: &reqwest::Client, code: &str, fen: i64) {
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 }
 
-async fn wallet(app: &TestApp, agent_id: i64) -> i64 {
-    weiops::ledger::wallet_balance(&app.db.pool, agent_id)
-        .await
-        .unwrap()
-        .0
-}
-
 /// The trial balance of today, asserted balanced.
 async fn balanced(app: &TestApp, admin: &reqwest::Client) -> Value {
-    let tb = body(
-        admin
-            .get(app.url("/api/v1/ledger/trial-balance"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let tb = app.get_json(admin, "/api/v1/ledger/trial-balance").await;
     assert_eq!(tb["balanced"], true, "{tb}");
     assert_eq!(tb["debit_total_fen"], tb["credit_total_fen"]);
     assert_eq!(
@@ -221,15 +171,16 @@ async fn a_balanced_manual_entry_shows_in_the_journal_balances_and_trial_balance
     assert!(balances.contains("资产类") && balances.contains("¥1,000.00"));
 
     // An entry dated in the past counts from its Beijing day on.
-    let res = admin
-        .post(app.url("/api/v1/ledger/entries"))
-        .json(&json!({"date": "2020-01-02", "memo": "期初", "lines": [
-            {"account": "1001", "debit_fen": 5_000},
-            {"account": "4001", "credit_fen": 5_000},
-        ]}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/ledger/entries",
+            &json!({"date": "2020-01-02", "memo": "期初", "lines": [
+                {"account": "1001", "debit_fen": 5_000},
+                {"account": "4001", "credit_fen": 5_000},
+            ]}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let e = body(res).await;
     assert_eq!(e["lines"].as_array().unwrap().len(), 2);
@@ -303,14 +254,7 @@ async fn a_balanced_manual_entry_shows_in_the_journal_balances_and_trial_balance
             .status(),
         200
     );
-    let accounts = body(
-        admin
-            .get(app.url("/api/v1/ledger/accounts"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let accounts = app.get_json(&admin, "/api/v1/ledger/accounts").await;
     assert_eq!(account(&accounts, "2242")["per_agent"], true);
     assert_eq!(
         app.audit_actions()
@@ -431,13 +375,14 @@ async fn unbalanced_or_invalid_entries_are_refused_and_nothing_is_written() {
             "{lines}: {e}"
         );
     }
-    let res = admin
-        .post(app.url("/api/v1/ledger/entries"))
-        .json(&json!({"date": "2999-01-01", "memo": "", "lines": [
-            {"account": "1002", "debit_fen": 100}, {"account": "6001", "credit_fen": 100}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/ledger/entries",
+            &json!({"date": "2999-01-01", "memo": "", "lines": [
+            {"account": "1002", "debit_fen": 100}, {"account": "6001", "credit_fen": 100}]}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let fields = body(res).await["error"]["fields"].to_string();
     assert!(fields.contains("\"date\"") && fields.contains("\"memo\""));
@@ -535,22 +480,12 @@ async fn finance_needs_its_permissions() {
     )
     .await;
     assert_eq!(res.status(), 403);
-    let res = wang
-        .post(app.url("/api/v1/withdrawals"))
-        .json(&json!({"agent_code": "A1", "amount_fen": 20_000, "account_name": "张三 工行", "account_no": "6222"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&wang, "/api/v1/withdrawals", &json!({"agent_code": "A1", "amount_fen": 20_000, "account_name": "张三 工行", "account_no": "6222"})).await;
     assert_eq!(res.status(), 403);
 
     // finance.write may request and reject, not pay.
     let zhao = app.login("zhao", "Zhao-pass-123").await;
-    let res = zhao
-        .post(app.url("/api/v1/withdrawals"))
-        .json(&json!({"agent_code": "A1", "amount_fen": 20_000, "account_name": "张三 工行", "account_no": "6222"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&zhao, "/api/v1/withdrawals", &json!({"agent_code": "A1", "amount_fen": 20_000, "account_name": "张三 工行", "account_no": "6222"})).await;
     assert_eq!(res.status(), 201);
     let id = body(res).await["id"].as_i64().unwrap();
     let pay = |c: &reqwest::Client| {
@@ -658,14 +593,9 @@ async fn a_withdrawal_is_requested_paid_or_rejected_with_fees_and_balanced_books
         .unwrap();
     assert!(page.contains("待付款") && page.contains("tag-warning"));
 
-    let list = body(
-        admin
-            .get(app.url("/api/v1/withdrawals?status=pending&agent=A1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = app
+        .get_json(&admin, "/api/v1/withdrawals?status=pending&agent=A1")
+        .await;
     assert_eq!(list["total"], 1);
     let w = &list["items"][0];
     assert_eq!(
@@ -705,36 +635,19 @@ async fn a_withdrawal_is_requested_paid_or_rejected_with_fees_and_balanced_books
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let w = body(
-        admin
-            .get(app.url("/api/v1/withdrawals?agent=A1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let w = app.get_json(&admin, "/api/v1/withdrawals?agent=A1").await;
     assert_eq!(w["items"][0]["status"], "paid");
     assert_eq!(w["items"][0]["reference"], "TX-2026-001");
-    let entries = body(
-        admin
-            .get(app.url("/api/v1/ledger/entries?source=withdrawal"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let entries = app
+        .get_json(&admin, "/api/v1/ledger/entries?source=withdrawal")
+        .await;
     assert_eq!(entries["total"], 2);
-    let paid = body(
-        admin
-            .get(app.url(&format!(
-                "/api/v1/ledger/entries/{}",
-                entries["items"][0]["id"]
-            )))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let paid = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/ledger/entries/{}", entries["items"][0]["id"]),
+        )
+        .await;
     let lines: Vec<(String, i64, i64)> = paid["lines"]
         .as_array()
         .unwrap()
@@ -755,12 +668,13 @@ async fn a_withdrawal_is_requested_paid_or_rejected_with_fees_and_balanced_books
             ("6051".to_string(), 0, 120),
         ]
     );
-    let again = admin
-        .post(app.url(&format!("/api/v1/withdrawals/{id}/pay")))
-        .json(&json!({"reference": "TX-again"}))
-        .send()
-        .await
-        .unwrap();
+    let again = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/withdrawals/{id}/pay"),
+            &json!({"reference": "TX-again"}),
+        )
+        .await;
     assert_eq!(again.status(), 409);
     let tb = balanced(&app, &admin).await;
     assert_eq!(account(&tb["rows"], "6051")["credit_balance_fen"], 120);
@@ -776,22 +690,18 @@ async fn a_withdrawal_is_requested_paid_or_rejected_with_fees_and_balanced_books
     assert_eq!(ask("100", true).await.unwrap().status(), 303);
     assert_eq!(wallet(&app, a).await, 20_000);
     balanced(&app, &admin).await;
-    let second = body(
-        admin
-            .get(app.url("/api/v1/withdrawals?status=pending"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["items"][0]["id"]
+    let second = app
+        .get_json(&admin, "/api/v1/withdrawals?status=pending")
+        .await["items"][0]["id"]
         .as_i64()
         .unwrap();
-    let res = admin
-        .post(app.url(&format!("/api/v1/withdrawals/{second}/reject")))
-        .json(&json!({"reason": " "}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/withdrawals/{second}/reject"),
+            &json!({"reason": " "}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let confirm = admin
         .post(app.url(&format!("/finance/withdrawals/{second}/reject")))
@@ -811,23 +721,17 @@ async fn a_withdrawal_is_requested_paid_or_rejected_with_fees_and_balanced_books
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(wallet(&app, a).await, 30_000);
-    let res = admin
-        .post(app.url(&format!("/api/v1/withdrawals/{id}/reject")))
-        .json(&json!({"reason": "too late"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/withdrawals/{id}/reject"),
+            &json!({"reason": "too late"}),
+        )
+        .await;
     assert_eq!(res.status(), 409, "a paid withdrawal cannot be rejected");
     balanced(&app, &admin).await;
 
-    let st = body(
-        admin
-            .get(app.url("/api/v1/ledger/statements/A1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let st = app.get_json(&admin, "/api/v1/ledger/statements/A1").await;
     let acc = |code: &str| {
         st["accounts"]
             .as_array()
@@ -1000,14 +904,7 @@ async fn concurrent_withdrawals_never_overdraw_a_wallet() {
             .unwrap();
     assert_eq!(negative, 0);
     // The wallet cache agrees with the journal.
-    let st = body(
-        admin
-            .get(app.url("/api/v1/ledger/statements/C1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let st = app.get_json(&admin, "/api/v1/ledger/statements/C1").await;
     let w = st["accounts"]
         .as_array()
         .unwrap()

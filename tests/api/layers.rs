@@ -10,7 +10,7 @@ use std::path::Path;
 /// Plumbing every domain may use. None of them imports a domain.
 const BOTTOM: &[&str] = &[
     "audit", "config", "cookies", "db", "error", "export", "http", "i18n", "identity", "jobs",
-    "metrics", "registry", "settings", "state", "web",
+    "metrics", "paged", "registry", "settings", "state", "web",
 ];
 
 /// Assembles everything; nothing below imports it.

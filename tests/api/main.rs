@@ -14,6 +14,7 @@ mod common;
 mod finance;
 mod i18n;
 mod layers;
+mod migrations;
 mod money;
 mod ops;
 mod org;

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use weiops::audit::Actor;
 use weiops_core::time::Period;
 
+use crate::common::fixtures::{portal, wallet};
 use crate::common::{TestApp, body, spawn_app};
-use crate::purchase::{place_and_pay_for, portal};
+use crate::purchase::place_and_pay_for;
 use crate::settlement::approver;
 
 /// A ← B ← C ← D; A ← E ← F; B ← G (levels 1, 2, 4, 5, 3, 5, 4).
@@ -63,12 +64,12 @@ async fn world(app: &TestApp, rng: &mut Rng, skus: usize) -> World {
         .unwrap();
     let admin = app.login_admin().await;
     let product = json_of(
-        admin
-            .post(app.url("/api/v1/products"))
-            .json(&json!({"code": "P1", "name": "玻尿酸面膜"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/products",
+            &json!({"code": "P1", "name": "玻尿酸面膜"}),
+        )
+        .await,
     )
     .await["id"]
         .as_i64()
@@ -85,12 +86,12 @@ async fn world(app: &TestApp, rng: &mut Rng, skus: usize) -> World {
     for i in 0..skus {
         let retail = 1_000 + rng.below(50_000) as i64;
         let sku = json_of(
-            admin
-                .post(app.url(&format!("/api/v1/products/{product}/skus")))
-                .json(&json!({"code": format!("SKU-{i}"), "retail_fen": retail}))
-                .send()
-                .await
-                .unwrap(),
+            app.post_json(
+                &admin,
+                &format!("/api/v1/products/{product}/skus"),
+                &json!({"code": format!("SKU-{i}"), "retail_fen": retail}),
+            )
+            .await,
         )
         .await["id"]
             .as_i64()
@@ -103,12 +104,9 @@ async fn world(app: &TestApp, rng: &mut Rng, skus: usize) -> World {
             }
         }
         if !own.is_empty() {
-            let res = admin
-                .put(app.url(&format!("/api/v1/skus/{sku}/level-prices")))
-                .json(&own)
-                .send()
-                .await
-                .unwrap();
+            let res = app
+                .put_json(&admin, &format!("/api/v1/skus/{sku}/level-prices"), &own)
+                .await;
             assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
         }
         let mut tx = app.db.pool.begin().await.unwrap();
@@ -172,20 +170,14 @@ pub(crate) async fn backdate(app: &TestApp, no: &str) {
         .unwrap();
 }
 
-async fn wallet(app: &TestApp, agent: i64) -> i64 {
-    weiops::ledger::wallet_balance(&app.db.pool, agent)
-        .await
-        .unwrap()
-        .0
-}
-
 async fn settle(app: &TestApp, admin: &reqwest::Client, period: Period) -> Value {
-    let res = admin
-        .post(app.url("/api/v1/settlements"))
-        .json(&json!({"period": period.to_string()}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            admin,
+            "/api/v1/settlements",
+            &json!({"period": period.to_string()}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     json_of(res).await
 }
@@ -332,13 +324,13 @@ async fn rewards_of_an_order_are_computed_from_the_prices_it_was_sold_at() {
         .execute(&app.db.pool)
         .await
         .unwrap();
-    let res = w
-        .admin
-        .put(app.url(&format!("/api/v1/skus/{own}/level-prices")))
-        .json(&json!([{"level": 4, "price_fen": 15_900}]))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &w.admin,
+            &format!("/api/v1/skus/{own}/level-prices"),
+            &json!([{"level": 4, "price_fen": 15_900}]),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let (no, amount) = place_paid(&app, &w, w.agents["C"], &[(own, 3), (plain, 1)]).await;
     assert_eq!(
@@ -427,13 +419,13 @@ async fn orders_placed_before_the_repricing_are_repriced_once() {
     let placed = stored(old.clone()).await.unwrap();
     assert_eq!(placed.split(':').count(), 5, "{placed}");
     // A price changed after the order does not change what it cost.
-    let res = w
-        .admin
-        .put(app.url(&format!("/api/v1/skus/{}/level-prices", w.skus[0])))
-        .json(&json!([{"level": 1, "price_fen": 1}, {"level": 2, "price_fen": 2}]))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &w.admin,
+            &format!("/api/v1/skus/{}/level-prices", w.skus[0]),
+            &json!([{"level": 1, "price_fen": 1}, {"level": 2, "price_fen": 2}]),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     // As the data stood before this change, and one order in a month
     // already approved.

@@ -68,6 +68,38 @@ async fn openapi_document_lists_the_endpoints() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
+/// Every `$ref` names a schema the document holds: a generic response type
+/// (`Paged<T>`) must register both its composed schema and `T`.
+#[tokio::test]
+async fn openapi_schema_references_resolve() {
+    let app = spawn_app().await;
+    let text = app
+        .api_client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let prefix = "\"#/components/schemas/";
+    let dangling: std::collections::BTreeSet<&str> = text
+        .match_indices(prefix)
+        .map(|(at, _)| {
+            let rest = &text[at + prefix.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .filter(|name| !schemas.contains_key(*name))
+        .collect();
+    assert!(dangling.is_empty(), "references to no schema: {dangling:?}");
+    assert!(
+        schemas.contains_key("Paged_Role"),
+        "the roles list is a Paged<Role>"
+    );
+}
+
 #[tokio::test]
 async fn api_docs_page_is_served_locally() {
     let app = spawn_app().await;

@@ -83,12 +83,9 @@ async fn apply(
     id: &str,
     body: serde_json::Value,
 ) -> serde_json::Value {
-    let res = c
-        .post(app.url(&format!("/api/v1/org/templates/{id}/apply")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(c, &format!("/api/v1/org/templates/{id}/apply"), &body)
+        .await;
     assert_eq!(res.status(), 200, "{id}");
     res.json().await.unwrap()
 }
@@ -235,19 +232,21 @@ async fn picking_parts_of_a_template() {
     if !finance_parent.is_empty() {
         assert!(chosen.contains(&finance_parent.as_str()), "{chosen:?}");
     }
-    let res = c
-        .post(app.url("/api/v1/org/templates/business-operations-company/apply"))
-        .json(&serde_json::json!({"departments": ["no_such_part"]}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/org/templates/business-operations-company/apply",
+            &serde_json::json!({"departments": ["no_such_part"]}),
+        )
+        .await;
     assert_eq!(res.status(), 400);
-    let res = c
-        .post(app.url("/api/v1/org/templates/nope/apply"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/org/templates/nope/apply",
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 404);
 }
 
@@ -414,12 +413,13 @@ async fn department_tree_moves_and_guards() {
     assert_eq!(east["path"], format!("/{hq}/{sales}/{}/", east["id"]));
 
     // Moving 销售部 under its own child is a cycle.
-    let res = c
-        .put(app.url(&format!("/api/v1/org/departments/{sales}")))
-        .json(&serde_json::json!({"name": "销售部", "parent_id": east["id"]}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/org/departments/{sales}"),
+            &serde_json::json!({"name": "销售部", "parent_id": east["id"]}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["fields"][0]["field"], "parent_id");
@@ -429,12 +429,13 @@ async fn department_tree_moves_and_guards() {
     );
 
     // Moving it to the top takes the subtree along.
-    let moved: serde_json::Value = c
-        .put(app.url(&format!("/api/v1/org/departments/{sales}")))
-        .json(&serde_json::json!({"name": "销售中心"}))
-        .send()
+    let moved: serde_json::Value = app
+        .put_json(
+            &c,
+            &format!("/api/v1/org/departments/{sales}"),
+            &serde_json::json!({"name": "销售中心"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -500,12 +501,13 @@ async fn department_tree_moves_and_guards() {
 async fn positions_validate_duties_kpis_and_reporting_lines() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
-    let dept: serde_json::Value = c
-        .post(app.url("/api/v1/org/departments"))
-        .json(&serde_json::json!({"name": "运营部"}))
-        .send()
+    let dept: serde_json::Value = app
+        .post_json(
+            &c,
+            "/api/v1/org/departments",
+            &serde_json::json!({"name": "运营部"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -531,14 +533,9 @@ async fn positions_validate_duties_kpis_and_reporting_lines() {
         ["code", "name", "headcount", "department_id", "kpis.1"]
     );
 
-    let boss: serde_json::Value = c
-        .post(app.url("/api/v1/org/positions"))
-        .json(&serde_json::json!({"code": "ops_head", "name": "运营总监", "department_id": dept,
+    let boss: serde_json::Value = app.post_json(&c, "/api/v1/org/positions", &serde_json::json!({"code": "ops_head", "name": "运营总监", "department_id": dept,
             "duties": ["负责运营规划", "  ", "管理运营团队"],
-            "kpis": [{"name": "GMV", "unit": "元", "target": "1,000,000.5", "direction": "higher", "period": "quarter"}]}))
-        .send()
-        .await
-        .unwrap()
+            "kpis": [{"name": "GMV", "unit": "元", "target": "1,000,000.5", "direction": "higher", "period": "quarter"}]})).await
         .json()
         .await
         .unwrap();
@@ -547,21 +544,11 @@ async fn positions_validate_duties_kpis_and_reporting_lines() {
         serde_json::json!(["负责运营规划", "管理运营团队"])
     );
     assert_eq!(boss["kpis"][0]["target"], "1000000.5");
-    let staffer: serde_json::Value = c
-        .post(app.url("/api/v1/org/positions"))
-        .json(&serde_json::json!({"code": "ops_staff", "name": "运营专员", "department_id": dept, "reports_to_id": boss["id"], "headcount": 3}))
-        .send()
-        .await
-        .unwrap()
+    let staffer: serde_json::Value = app.post_json(&c, "/api/v1/org/positions", &serde_json::json!({"code": "ops_staff", "name": "运营专员", "department_id": dept, "reports_to_id": boss["id"], "headcount": 3})).await
         .json()
         .await
         .unwrap();
-    let res = c
-        .put(app.url(&format!("/api/v1/org/positions/{}", boss["id"])))
-        .json(&serde_json::json!({"code": "ops_head", "name": "运营总监", "department_id": dept, "reports_to_id": staffer["id"]}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.put_json(&c, &format!("/api/v1/org/positions/{}", boss["id"]), &serde_json::json!({"code": "ops_head", "name": "运营总监", "department_id": dept, "reports_to_id": staffer["id"]})).await;
     assert_eq!(res.status(), 422, "a reporting loop is refused");
     let sheet = c
         .get(app.url(&format!("/org/positions/{}", boss["id"])))
@@ -604,13 +591,8 @@ async fn permissions_follow_the_post_immediately() {
     let app = spawn_app().await;
     let admin = core_company(&app).await;
     let service = position_id(&app, "customer_service").await;
-    let created: serde_json::Value = admin
-        .post(app.url("/api/v1/org/staff"))
-        .json(&serde_json::json!({"username": "xiaoli", "display_name": "小李", "password": "Xiaoli-2026",
-            "primary_position_id": service, "wechat_id": "xiaoli_wx", "hire_date": "2026-11-01"}))
-        .send()
-        .await
-        .unwrap()
+    let created: serde_json::Value = app.post_json(&admin, "/api/v1/org/staff", &serde_json::json!({"username": "xiaoli", "display_name": "小李", "password": "Xiaoli-2026",
+            "primary_position_id": service, "wechat_id": "xiaoli_wx", "hire_date": "2026-11-01"})).await
         .json()
         .await
         .unwrap();
@@ -646,12 +628,13 @@ async fn permissions_follow_the_post_immediately() {
 
     // Moved to 财务: the finance grants apply on the very next request.
     let finance = position_id(&app, "finance").await;
-    let res = admin
-        .put(app.url(&format!("/api/v1/org/staff/{id}")))
-        .json(&serde_json::json!({"display_name": "小李", "primary_position_id": finance}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &admin,
+            &format!("/api/v1/org/staff/{id}"),
+            &serde_json::json!({"display_name": "小李", "primary_position_id": finance}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let me: serde_json::Value = xiaoli
         .get(app.url("/api/v1/me"))
@@ -669,12 +652,12 @@ async fn permissions_follow_the_post_immediately() {
 
     // Moved to the 操盘手 post (everything): the organisation pages open.
     let boss = position_id(&app, "caopanshou").await;
-    admin
-        .put(app.url(&format!("/api/v1/org/staff/{id}")))
-        .json(&serde_json::json!({"display_name": "小李", "primary_position_id": boss}))
-        .send()
-        .await
-        .unwrap();
+    app.put_json(
+        &admin,
+        &format!("/api/v1/org/staff/{id}"),
+        &serde_json::json!({"display_name": "小李", "primary_position_id": boss}),
+    )
+    .await;
     assert_eq!(
         xiaoli
             .get(app.url("/org/staff"))
@@ -703,12 +686,7 @@ async fn leaving_disables_the_account_at_once_and_keeps_history() {
     let app = spawn_app().await;
     let admin = core_company(&app).await;
     let post = position_id(&app, "salesperson").await;
-    let created: serde_json::Value = admin
-        .post(app.url("/api/v1/org/staff"))
-        .json(&serde_json::json!({"username": "ahua", "display_name": "阿华", "password": "Ahua-2026x", "primary_position_id": post}))
-        .send()
-        .await
-        .unwrap()
+    let created: serde_json::Value = app.post_json(&admin, "/api/v1/org/staff", &serde_json::json!({"username": "ahua", "display_name": "阿华", "password": "Ahua-2026x", "primary_position_id": post})).await
         .json()
         .await
         .unwrap();
@@ -760,12 +738,7 @@ async fn leaving_disables_the_account_at_once_and_keeps_history() {
 async fn staff_need_a_primary_position_and_valid_fields() {
     let app = spawn_app().await;
     let admin = core_company(&app).await;
-    let res = admin
-        .post(app.url("/api/v1/org/staff"))
-        .json(&serde_json::json!({"username": "x y", "display_name": "", "hire_date": "2026-13-01", "status": "fired"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&admin, "/api/v1/org/staff", &serde_json::json!({"username": "x y", "display_name": "", "hire_date": "2026-13-01", "status": "fired"})).await;
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
     let fields: Vec<&str> = body["error"]["fields"]
@@ -811,12 +784,7 @@ async fn staff_lists_respect_data_scope() {
         ("rep", sales_post, vec![]),
         ("cs", cs_post, vec![]),
     ] {
-        let res = admin
-            .post(app.url("/api/v1/org/staff"))
-            .json(&serde_json::json!({"username": u, "display_name": u, "password": "Scope-pass-1", "primary_position_id": post, "role_ids": roles}))
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_json(&admin, "/api/v1/org/staff", &serde_json::json!({"username": u, "display_name": u, "password": "Scope-pass-1", "primary_position_id": post, "role_ids": roles})).await;
         assert_eq!(res.status(), 201);
     }
     let lead = app
@@ -1063,12 +1031,12 @@ async fn org_chart_svg_names_every_department_and_post() {
         "departments without sub-departments do not fold"
     );
     let top = weiops::org::departments::all(&app.db, false).await.unwrap()[0].id;
-    admin
-        .post(app.url("/api/v1/org/departments"))
-        .json(&serde_json::json!({"name": "品牌组", "parent_id": top}))
-        .send()
-        .await
-        .unwrap();
+    app.post_json(
+        &admin,
+        "/api/v1/org/departments",
+        &serde_json::json!({"name": "品牌组", "parent_id": top}),
+    )
+    .await;
     let page = admin
         .get(app.url("/org/chart"))
         .send()
@@ -1117,11 +1085,12 @@ async fn org_pages_need_org_permissions() {
         r.get(app.url("/org/chart")).send().await.unwrap().status(),
         200
     );
-    let res = r
-        .post(app.url("/api/v1/org/templates/weishang-core/apply"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &r,
+            "/api/v1/org/templates/weishang-core/apply",
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 403);
 }

@@ -6,18 +6,8 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
+use crate::common::fixtures::count;
 use crate::common::{TestApp, body, spawn_app, spawn_app_with};
-
-async fn count(app: &TestApp, table: &str) -> i64 {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS n FROM {table}"
-    )))
-    .fetch_one(&app.db.pool)
-    .await
-    .unwrap()
-    .try_get("n")
-    .unwrap()
-}
 
 /// Rows of every table a product change writes, to show a refusal wrote none.
 async fn footprint(app: &TestApp) -> Vec<i64> {
@@ -35,14 +25,6 @@ async fn footprint(app: &TestApp) -> Vec<i64> {
     out
 }
 
-async fn post(c: &reqwest::Client, app: &TestApp, path: &str, v: Value) -> reqwest::Response {
-    c.post(app.url(path)).json(&v).send().await.unwrap()
-}
-
-async fn put(c: &reqwest::Client, app: &TestApp, path: &str, v: Value) -> reqwest::Response {
-    c.put(app.url(path)).json(&v).send().await.unwrap()
-}
-
 /// A product with one SKU at `retail_fen`; returns (product id, SKU id).
 async fn product_with_sku(
     app: &TestApp,
@@ -51,22 +33,22 @@ async fn product_with_sku(
     sku: &str,
     retail_fen: i64,
 ) -> (i64, i64) {
-    let res = post(
-        c,
-        app,
-        "/api/v1/products",
-        json!({"code": code, "name": format!("商品 {code}")}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            c,
+            "/api/v1/products",
+            &json!({"code": code, "name": format!("商品 {code}")}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let p = body(res).await["id"].as_i64().unwrap();
-    let res = post(
-        c,
-        app,
-        &format!("/api/v1/products/{p}/skus"),
-        json!({"code": sku, "spec": "500ml", "retail_fen": retail_fen, "weight_g": 600}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            c,
+            &format!("/api/v1/products/{p}/skus"),
+            &json!({"code": sku, "spec": "500ml", "retail_fen": retail_fen, "weight_g": 600}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     (p, body(res).await["id"].as_i64().unwrap())
 }
@@ -89,25 +71,22 @@ async fn categories_products_and_skus_through_the_api() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
 
-    let res = post(
-        &c,
-        &app,
-        "/api/v1/categories",
-        json!({"name": "护肤", "sort_order": 1}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/categories",
+            &json!({"name": "护肤", "sort_order": 1}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let cat = body(res).await;
     assert_eq!(cat["product_count"], 0);
-    let dup = post(&c, &app, "/api/v1/categories", json!({"name": "护肤"})).await;
+    let dup = app
+        .post_json(&c, "/api/v1/categories", &json!({"name": "护肤"}))
+        .await;
     assert_eq!(dup.status(), 409);
 
-    let res = post(
-        &c,
-        &app,
-        "/api/v1/products",
-        json!({"code": " wx-a01 ", "name": "玻尿酸精华", "category_id": cat["id"], "description": "补水"}),
-    )
+    let res = app.post_json(&c, "/api/v1/products", &json!({"code": " wx-a01 ", "name": "玻尿酸精华", "category_id": cat["id"], "description": "补水"}))
     .await;
     assert_eq!(res.status(), 201);
     let p = body(res).await;
@@ -120,24 +99,14 @@ async fn categories_products_and_skus_through_the_api() {
     assert_eq!(p["skus"], json!([]));
     let id = p["id"].as_i64().unwrap();
 
-    let res = post(
-        &c,
-        &app,
-        &format!("/api/v1/products/{id}/skus"),
-        json!({"code": "WX-A01-30", "spec": "30ml", "barcode": "6901234567890", "retail_fen": 12800, "weight_g": 120}),
-    )
+    let res = app.post_json(&c, &format!("/api/v1/products/{id}/skus"), &json!({"code": "WX-A01-30", "spec": "30ml", "barcode": "6901234567890", "retail_fen": 12800, "weight_g": 120}))
     .await;
     assert_eq!(res.status(), 201);
     let sku = body(res).await;
     assert_eq!(sku["retail_fen"], 12800);
     assert_eq!(sku["level_prices"].as_array().unwrap().len(), 5);
 
-    let res = put(
-        &c,
-        &app,
-        &format!("/api/v1/products/{id}"),
-        json!({"code": "WX-A01", "name": "玻尿酸精华液", "category_id": null, "on_sale": false}),
-    )
+    let res = app.put_json(&c, &format!("/api/v1/products/{id}"), &json!({"code": "WX-A01", "name": "玻尿酸精华液", "category_id": null, "on_sale": false}))
     .await;
     assert_eq!(res.status(), 200);
     let p = body(res).await;
@@ -149,47 +118,25 @@ async fn categories_products_and_skus_through_the_api() {
 
     // The list: search, category and on-sale filters.
     product_with_sku(&app, &c, "WX-B02", "WX-B02-1", 5000).await;
-    let all = body(c.get(app.url("/api/v1/products")).send().await.unwrap()).await;
+    let all = app.get_json(&c, "/api/v1/products").await;
     assert_eq!(all["total"], 2);
-    let found = body(
-        c.get(app.url("/api/v1/products?q=精华"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let found = app.get_json(&c, "/api/v1/products?q=精华").await;
     assert_eq!(found["total"], 1);
     assert_eq!(found["items"][0]["code"], "WX-A01");
-    let found = body(
-        c.get(app.url("/api/v1/products?q=b02"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let found = app.get_json(&c, "/api/v1/products?q=b02").await;
     assert_eq!(
         found["items"][0]["code"], "WX-B02",
         "code search ignores case"
     );
-    let off = body(
-        c.get(app.url("/api/v1/products?on_sale=0"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let off = app.get_json(&c, "/api/v1/products?on_sale=0").await;
     assert_eq!(off["total"], 1);
     assert_eq!(off["items"][0]["code"], "WX-A01");
-    let in_cat = body(
-        c.get(app.url(&format!("/api/v1/products?category={}", cat["id"])))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let in_cat = app
+        .get_json(&c, &format!("/api/v1/products?category={}", cat["id"]))
+        .await;
     assert_eq!(in_cat["total"], 0, "the product left the category");
 
-    let cats = body(c.get(app.url("/api/v1/categories")).send().await.unwrap()).await;
+    let cats = app.get_json(&c, "/api/v1/categories").await;
     assert_eq!(cats[0]["name"], "护肤");
 
     let actions = app.audit_actions().await;
@@ -209,7 +156,7 @@ async fn categories_products_and_skus_through_the_api() {
     assert_eq!(missing.status(), 404);
 
     // Documented in the OpenAPI description.
-    let doc = body(c.get(app.url("/api/openapi.json")).send().await.unwrap()).await;
+    let doc = app.get_json(&c, "/api/openapi.json").await;
     for path in [
         "/api/v1/products",
         "/api/v1/products/{id}",
@@ -230,37 +177,31 @@ async fn level_prices_follow_the_rate_until_overridden() {
     let c = app.login_admin().await;
     // Levels: 1 at 40%, 2 at 50%, … 5 at 80% (the seeded defaults).
     let (_, sku) = product_with_sku(&app, &c, "P1", "P1-A", 9999).await;
-    let s = body(
-        c.get(app.url(&format!("/api/v1/skus/{sku}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let s = app.get_json(&c, &format!("/api/v1/skus/{sku}")).await;
     assert_eq!(level_price(&s, 1), (3999, Value::Null), "floor(9999 × 40%)");
     assert_eq!(level_price(&s, 4), (6999, Value::Null));
 
     // An own price for level 1 only.
-    let res = put(
-        &c,
-        &app,
-        &format!("/api/v1/skus/{sku}/level-prices"),
-        json!([{"level": 1, "price_fen": 3000}]),
-    )
-    .await;
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/skus/{sku}/level-prices"),
+            &json!([{"level": 1, "price_fen": 3000}]),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let s = body(res).await;
     assert_eq!(level_price(&s, 1), (3000, json!(3000)));
     assert_eq!(level_price(&s, 2), (4999, Value::Null));
 
     // A new retail price moves the levels that follow their rate only.
-    let res = put(
-        &c,
-        &app,
-        &format!("/api/v1/skus/{sku}"),
-        json!({"code": "P1-A", "spec": "500ml", "retail_fen": 20000, "weight_g": 600}),
-    )
-    .await;
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/skus/{sku}"),
+            &json!({"code": "P1-A", "spec": "500ml", "retail_fen": 20000, "weight_g": 600}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let s = body(res).await;
     assert_eq!(level_price(&s, 1), (3000, json!(3000)));
@@ -275,38 +216,30 @@ async fn level_prices_follow_the_rate_until_overridden() {
         {"level": 5, "name": "特约代理", "price_bp": 8000}
     ]);
     assert_eq!(
-        put(&c, &app, "/api/v1/agent-levels", levels).await.status(),
+        app.put_json(&c, "/api/v1/agent-levels", &levels)
+            .await
+            .status(),
         200
     );
-    let s = body(
-        c.get(app.url(&format!("/api/v1/skus/{sku}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let s = app.get_json(&c, &format!("/api/v1/skus/{sku}")).await;
     assert_eq!(level_price(&s, 2), (11000, Value::Null));
 
     // Clearing the own price: level 1 follows its rate again.
-    let res = put(
-        &c,
-        &app,
-        &format!("/api/v1/skus/{sku}/level-prices"),
-        json!([{"level": 1, "price_fen": null}, {"level": 2, "price_fen": null}]),
-    )
-    .await;
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/skus/{sku}/level-prices"),
+            &json!([{"level": 1, "price_fen": null}, {"level": 2, "price_fen": null}]),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(level_price(&body(res).await, 1), (8000, Value::Null));
 
     // Every change in the history, newest first; nothing for level 2,
     // which never had an own price to clear.
-    let h = body(
-        c.get(app.url(&format!("/api/v1/skus/{sku}/price-history")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let h = app
+        .get_json(&c, &format!("/api/v1/skus/{sku}/price-history"))
+        .await;
     let rows: Vec<(Value, Value, Value)> = h
         .as_array()
         .unwrap()
@@ -354,13 +287,13 @@ async fn level_prices_follow_the_rate_until_overridden() {
 
     // Setting the same prices again changes nothing and records nothing.
     let before = footprint(&app).await;
-    let res = put(
-        &c,
-        &app,
-        &format!("/api/v1/skus/{sku}/level-prices"),
-        json!([{"level": 1, "price_fen": null}]),
-    )
-    .await;
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/skus/{sku}/level-prices"),
+            &json!([{"level": 1, "price_fen": null}]),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(footprint(&app).await, before);
 }
@@ -373,53 +306,49 @@ async fn duplicates_are_409_and_invalid_input_422_with_nothing_written() {
     let before = footprint(&app).await;
 
     // Duplicate codes, in any case.
-    let res = post(
-        &c,
-        &app,
-        "/api/v1/products",
-        json!({"code": "dup", "name": "x"}),
-    )
-    .await;
+    let res = app
+        .post_json(&c, "/api/v1/products", &json!({"code": "dup", "name": "x"}))
+        .await;
     assert_eq!(res.status(), 409);
     assert_eq!(body(res).await["error"]["code"], "conflict");
-    let res = post(
-        &c,
-        &app,
-        &format!("/api/v1/products/{p}/skus"),
-        json!({"code": "dup-1", "retail_fen": 1}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            &c,
+            &format!("/api/v1/products/{p}/skus"),
+            &json!({"code": "dup-1", "retail_fen": 1}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
     // A second product to collide with on update.
-    let res = post(
-        &c,
-        &app,
-        "/api/v1/products",
-        json!({"code": "OTHER", "name": "y"}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/products",
+            &json!({"code": "OTHER", "name": "y"}),
+        )
+        .await;
     let other = body(res).await["id"].as_i64().unwrap();
     let before_update = footprint(&app).await;
-    let res = put(
-        &c,
-        &app,
-        &format!("/api/v1/products/{other}"),
-        json!({"code": "DUP", "name": "y"}),
-    )
-    .await;
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/products/{other}"),
+            &json!({"code": "DUP", "name": "y"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
     assert_eq!(footprint(&app).await, before_update);
     assert_ne!(before_update, before, "the second product was written");
     let before = before_update;
 
     // Invalid products: field errors, all at once.
-    let res = post(
-        &c,
-        &app,
-        "/api/v1/products",
-        json!({"code": "含中文", "name": "  ", "category_id": 424242}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/products",
+            &json!({"code": "含中文", "name": "  ", "category_id": 424242}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let e = body(res).await;
     let fields: Vec<&str> = e["error"]["fields"]
@@ -438,16 +367,18 @@ async fn duplicates_are_409_and_invalid_input_422_with_nothing_written() {
         json!({"code": "", "retail_fen": 100}),
         json!({"code": "N1", "retail_fen": 1_000_000_001i64}),
     ] {
-        let res = post(&c, &app, &format!("/api/v1/products/{p}/skus"), bad.clone()).await;
+        let res = app
+            .post_json(&c, &format!("/api/v1/products/{p}/skus"), &bad)
+            .await;
         assert_eq!(res.status(), 422, "{bad}");
     }
-    let res = put(
-        &c,
-        &app,
-        &format!("/api/v1/skus/{sku}"),
-        json!({"code": "DUP-1", "retail_fen": -100}),
-    )
-    .await;
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/skus/{sku}"),
+            &json!({"code": "DUP-1", "retail_fen": -100}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
 
     // Invalid level prices: the whole request is refused, the valid part too.
@@ -457,13 +388,9 @@ async fn duplicates_are_409_and_invalid_input_422_with_nothing_written() {
         json!([{"level": 1, "price_fen": -1}]),
         json!([{"level": 1, "price_fen": 500}, {"level": 1, "price_fen": 600}]),
     ] {
-        let res = put(
-            &c,
-            &app,
-            &format!("/api/v1/skus/{sku}/level-prices"),
-            bad.clone(),
-        )
-        .await;
+        let res = app
+            .put_json(&c, &format!("/api/v1/skus/{sku}/level-prices"), &bad)
+            .await;
         assert_eq!(res.status(), 422, "{bad}");
         let e = body(res).await;
         assert!(
@@ -473,15 +400,17 @@ async fn duplicates_are_409_and_invalid_input_422_with_nothing_written() {
                 .starts_with("levels.")
         );
     }
-    let res = post(&c, &app, "/api/v1/categories", json!({"name": ""})).await;
+    let res = app
+        .post_json(&c, "/api/v1/categories", &json!({"name": ""}))
+        .await;
     assert_eq!(res.status(), 422);
-    let res = post(
-        &c,
-        &app,
-        "/api/v1/products/9999/skus",
-        json!({"code": "Z", "retail_fen": 1}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/products/9999/skus",
+            &json!({"code": "Z", "retail_fen": 1}),
+        )
+        .await;
     assert_eq!(res.status(), 404);
 
     assert_eq!(
@@ -521,42 +450,34 @@ async fn reading_and_writing_need_their_permissions() {
         200
     );
     let writes = [
-        post(
+        app.post_json(&r, "/api/v1/products", &json!({"code": "X", "name": "x"}))
+            .await,
+        app.put_json(
             &r,
-            &app,
-            "/api/v1/products",
-            json!({"code": "X", "name": "x"}),
-        )
-        .await,
-        put(
-            &r,
-            &app,
             &format!("/api/v1/products/{p}"),
-            json!({"code": "PERM", "name": "x"}),
+            &json!({"code": "PERM", "name": "x"}),
         )
         .await,
-        post(
+        app.post_json(
             &r,
-            &app,
             &format!("/api/v1/products/{p}/skus"),
-            json!({"code": "X", "retail_fen": 1}),
+            &json!({"code": "X", "retail_fen": 1}),
         )
         .await,
-        put(
+        app.put_json(
             &r,
-            &app,
             &format!("/api/v1/skus/{sku}"),
-            json!({"code": "X", "retail_fen": 1}),
+            &json!({"code": "X", "retail_fen": 1}),
         )
         .await,
-        put(
+        app.put_json(
             &r,
-            &app,
             &format!("/api/v1/skus/{sku}/level-prices"),
-            json!([{"level": 1, "price_fen": 1}]),
+            &json!([{"level": 1, "price_fen": 1}]),
         )
         .await,
-        post(&r, &app, "/api/v1/categories", json!({"name": "x"})).await,
+        app.post_json(&r, "/api/v1/categories", &json!({"name": "x"}))
+            .await,
         r.post(app.url("/products"))
             .form(&[("code", "X"), ("name", "x")])
             .send()
@@ -936,28 +857,26 @@ async fn orders_read_prices_per_level() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
     let (p1, a) = product_with_sku(&app, &c, "B-PROD", "B-1", 10000).await;
-    let res = post(
-        &c,
-        &app,
-        &format!("/api/v1/products/{p1}/skus"),
-        json!({"code": "B-2", "retail_fen": 333, "on_sale": false}),
-    )
-    .await;
+    let res = app
+        .post_json(
+            &c,
+            &format!("/api/v1/products/{p1}/skus"),
+            &json!({"code": "B-2", "retail_fen": 333, "on_sale": false}),
+        )
+        .await;
     let b_off = body(res).await["id"].as_i64().unwrap();
     product_with_sku(&app, &c, "A-PROD", "A-1", 999).await;
     let (p3, hidden) = product_with_sku(&app, &c, "C-PROD", "C-1", 5000).await;
-    put(
+    app.put_json(
         &c,
-        &app,
         &format!("/api/v1/products/{p3}"),
-        json!({"code": "C-PROD", "name": "下架商品", "on_sale": false}),
+        &json!({"code": "C-PROD", "name": "下架商品", "on_sale": false}),
     )
     .await;
-    put(
+    app.put_json(
         &c,
-        &app,
         &format!("/api/v1/skus/{a}/level-prices"),
-        json!([{"level": 3, "price_fen": 5500}]),
+        &json!([{"level": 3, "price_fen": 5500}]),
     )
     .await;
 
@@ -1082,13 +1001,7 @@ async fn pictures_are_checked_by_their_bytes_and_served_back() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/png");
     assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
-    let api = body(
-        c.get(app.url(&format!("/api/v1/products/{p}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let api = app.get_json(&c, &format!("/api/v1/products/{p}")).await;
     assert_eq!(api["image_url"], format!("/products/{p}/image"));
 
     // A JPEG replaces it; the old file goes.

@@ -6,102 +6,8 @@
 use serde_json::{Value, json};
 use weiops::audit::Actor;
 
+use crate::common::fixtures::{Shop, debits_equal_credits, order, portal, shop, stock};
 use crate::common::{TestApp, body, spawn_app};
-
-const AGENTS: &str = "id,name,phone,wechat,level,sponsor_id,status,joined_at\n\
-A,张三,13800000001,a_wx,1,,active,2026-01-05T10:00:00+08:00\n\
-B,李四,13800000002,b_wx,2,A,active,2026-02-01T09:30:00+08:00\n\
-C,王五,13800000003,c_wx,4,B,active,2026-03-01T09:30:00Z\n";
-
-pub(crate) struct Shop {
-    pub(crate) warehouse: i64,
-    pub(crate) sku: i64,
-    pub(crate) c: i64,
-}
-
-/// The example network, one product with one SKU (retail ¥100), a
-/// warehouse holding `units` of it.
-pub(crate) async fn shop(app: &TestApp, units: i64) -> Shop {
-    let system = Actor::system("test");
-    let quiet = |_: &'static str, _: usize, _: usize| {};
-    weiops::agents::import::import(&app.db, &system, AGENTS.as_bytes(), &quiet)
-        .await
-        .unwrap();
-    let now = weiops::db::now_ms();
-    let pool = &app.db.pool;
-    let product: i64 = sqlx::query_scalar(
-        "INSERT INTO products (code, name, created_at, updated_at) VALUES ('P1', '玻尿酸面膜', $1, $1) RETURNING id",
-    )
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let sku: i64 = sqlx::query_scalar(
-        "INSERT INTO skus (product_id, code, spec, retail_fen, created_at, updated_at) VALUES ($1, 'SKU-1', '10片/盒', 10000, $2, $2) RETURNING id",
-    )
-    .bind(product)
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let warehouse: i64 = sqlx::query_scalar(
-        "INSERT INTO warehouses (code, name, is_default, created_at) VALUES ('WH1', '总仓', 1, $1) RETURNING id",
-    )
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    weiops::stock::moves::adjust(
-        &mut tx,
-        &system,
-        warehouse,
-        sku,
-        weiops::stock::moves::Kind::PurchaseIn,
-        units,
-        "opening stock",
-        weiops::stock::moves::Ref { kind: "", id: "" },
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    tx.commit().await.unwrap();
-    let c: i64 = sqlx::query_scalar("SELECT id FROM agents WHERE code = 'C'")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    Shop { warehouse, sku, c }
-}
-
-async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
-    sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND sku_id = $2")
-        .bind(shop.warehouse)
-        .bind(shop.sku)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
-pub(crate) fn order(shop: &Shop, qty: i64) -> Value {
-    json!({
-        "agent_id": shop.c,
-        "lines": [{"sku_id": shop.sku, "qty": qty}],
-        "fulfilment": "ship_to_customer",
-        "receiver_name": "顾客甲",
-        "receiver_phone": "139 1234 5678",
-        "receiver_address": "浙江省杭州市西湖区文三路 100 号",
-    })
-}
-
-async fn books_balance(app: &TestApp) {
-    let (d, c): (i64, i64) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(debit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(credit_fen), 0) AS BIGINT) FROM journal_lines",
-    )
-    .fetch_one(&app.db.pool)
-    .await
-    .unwrap();
-    assert_eq!(d, c);
-}
 
 #[tokio::test]
 async fn two_hundred_concurrent_orders_for_the_last_ten_units() {
@@ -231,7 +137,7 @@ async fn different_writers_at_once_all_succeed() {
         .await
         .unwrap();
     assert_eq!(paid, 30);
-    books_balance(&app).await;
+    debits_equal_credits(&app).await;
 }
 
 #[tokio::test]
@@ -240,12 +146,8 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
     let shop = shop(&app, 50).await;
     let admin = app.login_admin().await;
     let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&order(&shop, 3))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(&admin, "/api/v1/orders", &order(&shop, 3))
+            .await,
     )
     .await;
     let no = placed["order_no"].as_str().unwrap().to_string();
@@ -262,12 +164,13 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
         .unwrap();
     assert_eq!(res.status(), 409);
     // The balance is empty: paying from it is refused, nothing changes.
-    let res = admin
-        .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-        .json(&json!({"method": "balance"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/orders/{no}/pay"),
+            &json!({"method": "balance"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
 
     // A top-up by transfer, confirmed by finance, then pay from the balance.
@@ -295,12 +198,12 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
         50_000
     );
     let paid = body(
-        admin
-            .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-            .json(&json!({"method": "balance"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            &format!("/api/v1/orders/{no}/pay"),
+            &json!({"method": "balance"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(paid["status"], "paid");
@@ -312,7 +215,7 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
             .0,
         29_000
     );
-    books_balance(&app).await;
+    debits_equal_credits(&app).await;
     // Paid orders feed the team purchases of the buyer's uplines.
     let team: i64 = sqlx::query_scalar(
         "SELECT s.team_fen FROM agent_team_sales s JOIN agents a ON a.id = s.agent_id WHERE a.code = 'A'",
@@ -354,14 +257,7 @@ async fn an_order_is_placed_paid_booked_and_moved_through_its_states() {
         .unwrap();
     assert_eq!(res.status(), 409);
 
-    let detail = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let detail = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     let steps: Vec<&str> = detail["timeline"]
         .as_array()
         .unwrap()
@@ -393,33 +289,25 @@ async fn unpaid_orders_release_their_stock_when_cancelled_or_when_their_time_is_
     let shop = shop(&app, 5).await;
     let admin = app.login_admin().await;
     let first = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&order(&shop, 2))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(&admin, "/api/v1/orders", &order(&shop, 2))
+            .await,
     )
     .await;
     let second = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&order(&shop, 3))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(&admin, "/api/v1/orders", &order(&shop, 3))
+            .await,
     )
     .await;
     assert_eq!(stock(&app, &shop).await, (5, 5));
 
     let no = first["order_no"].as_str().unwrap();
     let cancelled = body(
-        admin
-            .post(app.url(&format!("/api/v1/orders/{no}/cancel")))
-            .json(&json!({"note": "买错了"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            &format!("/api/v1/orders/{no}/cancel"),
+            &json!({"note": "买错了"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(cancelled["status"], "cancelled");
@@ -442,22 +330,16 @@ async fn unpaid_orders_release_their_stock_when_cancelled_or_when_their_time_is_
     );
     assert_eq!(stock(&app, &shop).await, (5, 0));
     let no = second["order_no"].as_str().unwrap();
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     assert_eq!(o["order"]["status"], "closed");
     // A closed order cannot be paid.
-    let res = admin
-        .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-        .json(&json!({"method": "balance"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/orders/{no}/pay"),
+            &json!({"method": "balance"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
 }
 
@@ -467,15 +349,7 @@ async fn how_long_unpaid_orders_hold_stock_is_a_setting() {
     let shop = shop(&app, 5).await;
     let admin = app.login_admin().await;
     let settings = || async {
-        body(
-            admin
-                .get(app.url("/api/v1/orders/settings"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await["reservation_minutes"]
-            .clone()
+        app.get_json(&admin, "/api/v1/orders/settings").await["reservation_minutes"].clone()
     };
     assert_eq!(settings().await, 30);
 
@@ -494,23 +368,25 @@ async fn how_long_unpaid_orders_hold_stock_is_a_setting() {
         assert_eq!(res.status(), 422, "{bad}");
         assert!(res.text().await.unwrap().contains("10080"), "{bad}");
     }
-    let res = admin
-        .put(app.url("/api/v1/orders/settings"))
-        .json(&json!({"reservation_minutes": "soon"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &admin,
+            "/api/v1/orders/settings",
+            &json!({"reservation_minutes": "soon"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     // Without orders.write: 403.
     let role = app.role("viewer", &["orders.read"], "all").await;
     app.user("viewer", "Viewer-pass-1", vec![role]).await;
     let viewer = app.login("viewer", "Viewer-pass-1").await;
-    let res = viewer
-        .put(app.url("/api/v1/orders/settings"))
-        .json(&json!({"reservation_minutes": 60}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &viewer,
+            "/api/v1/orders/settings",
+            &json!({"reservation_minutes": 60}),
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert!(
         !viewer
@@ -532,12 +408,12 @@ async fn how_long_unpaid_orders_hold_stock_is_a_setting() {
 
     // 90 minutes: orders placed from now on hold their stock that long.
     let saved = body(
-        admin
-            .put(app.url("/api/v1/orders/settings"))
-            .json(&json!({"reservation_minutes": 90}))
-            .send()
-            .await
-            .unwrap(),
+        app.put_json(
+            &admin,
+            "/api/v1/orders/settings",
+            &json!({"reservation_minutes": 90}),
+        )
+        .await,
     )
     .await;
     assert_eq!(saved["reservation_minutes"], 90);
@@ -548,12 +424,8 @@ async fn how_long_unpaid_orders_hold_stock_is_a_setting() {
     );
     let before = weiops::db::now_ms();
     let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&order(&shop, 2))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(&admin, "/api/v1/orders", &order(&shop, 2))
+            .await,
     )
     .await;
     let until = placed["reserved_until"].as_i64().unwrap();
@@ -613,24 +485,16 @@ async fn bad_orders_are_refused_and_change_nothing() {
         for (k, v) in patch.as_object().unwrap() {
             o[k] = v.clone();
         }
-        let res = admin
-            .post(app.url("/api/v1/orders"))
-            .json(&o)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_json(&admin, "/api/v1/orders", &o).await;
         assert_eq!(res.status().as_u16(), status, "{patch}");
     }
     // Without orders.write: 403.
     let role = app.role("viewer", &["orders.read"], "all").await;
     app.user("viewer", "Viewer-pass-1", vec![role]).await;
     let viewer = app.login("viewer", "Viewer-pass-1").await;
-    let res = viewer
-        .post(app.url("/api/v1/orders"))
-        .json(&order(&shop, 1))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(&viewer, "/api/v1/orders", &order(&shop, 1))
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(stock(&app, &shop).await, (5, 0));
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
@@ -638,34 +502,6 @@ async fn bad_orders_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(n, 0);
-}
-
-/// Signs the agent in to the portal (first password changed).
-pub(crate) async fn portal(app: &TestApp, agent_id: i64, phone: &str) -> reqwest::Client {
-    let first =
-        weiops::agents::portal_store::reset_password(&app.db, &Actor::system("test"), agent_id)
-            .await
-            .unwrap();
-    let m = app.client();
-    let res = m
-        .post(app.url("/m/login"))
-        .form(&[("phone", phone), ("password", first.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let res = m
-        .post(app.url("/m/password"))
-        .form(&[
-            ("current", first.as_str()),
-            ("new", "Shop-2026-pw"),
-            ("confirm", "Shop-2026-pw"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    m
 }
 
 /// A 1×1 PNG.
@@ -776,14 +612,9 @@ async fn an_agent_orders_in_the_portal_pays_by_transfer_and_finance_confirms() {
 
     // Finance sees it, looks at the proof, confirms: the order is paid.
     let admin = app.login_admin().await;
-    let list = body(
-        admin
-            .get(app.url("/api/v1/payments?status=pending"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = app
+        .get_json(&admin, "/api/v1/payments?status=pending")
+        .await;
     assert_eq!(list["total"], 1);
     let id = list["items"][0]["id"].as_i64().unwrap();
     assert_eq!(list["items"][0]["amount_fen"], 14_000);
@@ -809,14 +640,7 @@ async fn an_agent_orders_in_the_portal_pays_by_transfer_and_finance_confirms() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     assert_eq!(o["order"]["status"], "paid");
     // Confirming twice is refused.
     let res = admin
@@ -825,7 +649,7 @@ async fn an_agent_orders_in_the_portal_pays_by_transfer_and_finance_confirms() {
         .await
         .unwrap();
     assert_eq!(res.status(), 409);
-    books_balance(&app).await;
+    debits_equal_credits(&app).await;
 
     // Staff move it on from the order page (each after a confirmation).
     for action in ["allocate", "ship"] {
@@ -917,15 +741,16 @@ async fn a_top_up_credits_the_prepaid_balance_once_confirmed() {
         .unwrap();
     assert_eq!(res.status(), 422);
     let admin = app.login_admin().await;
-    let list = body(admin.get(app.url("/api/v1/payments")).send().await.unwrap()).await;
+    let list = app.get_json(&admin, "/api/v1/payments").await;
     assert_eq!(list["total"], 1);
     let id = list["items"][0]["id"].as_i64().unwrap();
-    let res = admin
-        .post(app.url(&format!("/api/v1/payments/{id}/reject")))
-        .json(&json!({"reason": ""}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/payments/{id}/reject"),
+            &json!({"reason": ""}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let p = body(
         admin
@@ -945,7 +770,7 @@ async fn a_top_up_credits_the_prepaid_balance_once_confirmed() {
         .await
         .unwrap();
     assert!(page.contains("¥500.00"), "{page}");
-    books_balance(&app).await;
+    debits_equal_credits(&app).await;
 }
 
 #[tokio::test]
@@ -954,12 +779,8 @@ async fn customer_service_finds_an_order_and_says_when_it_ships() {
     let shop = shop(&app, 5).await;
     let admin = app.login_admin().await;
     let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&order(&shop, 1))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(&admin, "/api/v1/orders", &order(&shop, 1))
+            .await,
     )
     .await;
     let no = placed["order_no"].as_str().unwrap().to_string();
@@ -1031,15 +852,7 @@ pub(crate) async fn place_and_pay_for(
     agent: i64,
     order: &Value,
 ) -> Value {
-    let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(order)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let placed = body(app.post_json(admin, "/api/v1/orders", order).await).await;
     let id = weiops::orders::payments::submit(
         &app.db,
         &Actor::system("test"),
@@ -1057,12 +870,13 @@ pub(crate) async fn place_and_pay_for(
         .await
         .unwrap();
     let no = placed["order_no"].as_str().unwrap();
-    let res = admin
-        .post(app.url(&format!("/api/v1/orders/{no}/pay")))
-        .json(&json!({"method": "balance"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            admin,
+            &format!("/api/v1/orders/{no}/pay"),
+            &json!({"method": "balance"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     body(res).await
 }
@@ -1103,56 +917,53 @@ async fn after_sales_refunds_take_goods_back_return_the_money_and_reverse_reward
     assert_eq!(team(&app).await, 14_000);
 
     // A case needs a valid kind and a reason; then one open case per order.
-    let res = admin
-        .post(app.url("/api/v1/after-sales"))
-        .json(&json!({"order_no": no, "kind": "swap", "reason": ""}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/after-sales",
+            &json!({"order_no": no, "kind": "swap", "reason": ""}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let case = body(
-        admin
-            .post(app.url("/api/v1/after-sales"))
-            .json(&json!({"order_no": no, "kind": "return_refund", "reason": "包装破损"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/after-sales",
+            &json!({"order_no": no, "kind": "return_refund", "reason": "包装破损"}),
+        )
+        .await,
     )
     .await["case_no"]
         .as_str()
         .unwrap()
         .to_string();
-    let res = admin
-        .post(app.url("/api/v1/after-sales"))
-        .json(&json!({"order_no": no, "kind": "refund_only", "reason": "again"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/after-sales",
+            &json!({"order_no": no, "kind": "refund_only", "reason": "again"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
 
     // Returned goods need a decision: back to stock or written off.
-    let res = admin
-        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
-        .json(&json!({"refund_to": "balance"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/after-sales/{case}/refund"),
+            &json!({"refund_to": "balance"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    let res = admin
-        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
-        .json(&json!({"refund_to": "balance", "goods": "restock"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/after-sales/{case}/refund"),
+            &json!({"refund_to": "balance", "goods": "restock"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     assert_eq!(o["order"]["status"], "refunded");
     assert_eq!(o["order"]["counted"], false);
     assert_eq!(stock(&app, &shop).await, (10, 0), "the goods are back");
@@ -1165,23 +976,19 @@ async fn after_sales_refunds_take_goods_back_return_the_money_and_reverse_reward
         "the money is back on the balance"
     );
     assert_eq!(team(&app).await, 0, "team purchases no longer include it");
-    books_balance(&app).await;
+    debits_equal_credits(&app).await;
     // Decided once.
-    let res = admin
-        .post(app.url(&format!("/api/v1/after-sales/{case}/reject")))
-        .json(&json!({"reason": "late"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/after-sales/{case}/reject"),
+            &json!({"reason": "late"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
-    let cases = body(
-        admin
-            .get(app.url("/api/v1/after-sales?status=refunded"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let cases = app
+        .get_json(&admin, "/api/v1/after-sales?status=refunded")
+        .await;
     assert_eq!(cases["total"], 1);
 }
 
@@ -1209,24 +1016,25 @@ async fn refunding_an_order_of_a_settled_month_claws_its_rewards_back() {
     assert_eq!(res.status(), 200);
 
     let case = body(
-        admin
-            .post(app.url("/api/v1/after-sales"))
-            .json(&json!({"order_no": no, "kind": "refund_only", "reason": "顾客退货"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(
+            &admin,
+            "/api/v1/after-sales",
+            &json!({"order_no": no, "kind": "refund_only", "reason": "顾客退货"}),
+        )
+        .await,
     )
     .await["case_no"]
         .as_str()
         .unwrap()
         .to_string();
     // Not shipped yet: the reservation is released, money goes back offline.
-    let res = admin
-        .post(app.url(&format!("/api/v1/after-sales/{case}/refund")))
-        .json(&json!({"refund_to": "offline"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/after-sales/{case}/refund"),
+            &json!({"refund_to": "offline"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(stock(&app, &shop).await, (10, 0));
     let clawed: i64 = sqlx::query_scalar(
@@ -1236,7 +1044,7 @@ async fn refunding_an_order_of_a_settled_month_claws_its_rewards_back() {
     .await
     .unwrap();
     assert_eq!(clawed, -(2_210 + 1_140));
-    books_balance(&app).await;
+    debits_equal_credits(&app).await;
     // The import-only refund path refuses orders placed in weiops.
     let res = admin
         .post(app.url(&format!("/api/v1/orders/{no}/refund")))
@@ -1327,20 +1135,13 @@ async fn the_order_list_stops_counting_ten_thousand_orders_past_the_page() {
         .unwrap();
     assert_eq!(res.status(), 200);
 
-    let all = body(admin.get(app.url("/api/v1/orders")).send().await.unwrap()).await;
+    let all = app.get_json(&admin, "/api/v1/orders").await;
     assert_eq!(all["total"], 10_000, "{}", all["total"]);
     assert_eq!(all["total_capped"], true);
     assert_eq!(all["items"][0]["order_no"], "L10004", "newest first");
     // Deeper pages count on 10,000 past their start: from page 3 that
     // reaches the end, and the count is exact.
-    let third = body(
-        admin
-            .get(app.url("/api/v1/orders?page=3"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let third = app.get_json(&admin, "/api/v1/orders?page=3").await;
     assert_eq!(third["total"], 10_005);
     assert_eq!(third["total_capped"], false);
     assert_eq!(third["items"][0]["order_no"], "L9964");
@@ -1354,24 +1155,10 @@ async fn the_order_list_stops_counting_ten_thousand_orders_past_the_page() {
     let expected: Vec<String> = (9945..=9964).rev().map(|i| format!("L{i}")).collect();
     assert_eq!(numbers, expected);
     // Fewer matches are counted exactly.
-    let refunded = body(
-        admin
-            .get(app.url("/api/v1/orders?status=refunded"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let refunded = app.get_json(&admin, "/api/v1/orders?status=refunded").await;
     assert_eq!(refunded["total"], 5);
     assert_eq!(refunded["total_capped"], false);
-    let found = body(
-        admin
-            .get(app.url("/api/v1/orders?q=L1000"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let found = app.get_json(&admin, "/api/v1/orders?q=L1000").await;
     assert_eq!(found["total"], 6, "L1000 and L10000 … L10004: {found}");
 
     let page = admin
@@ -1469,14 +1256,9 @@ async fn order_pages_show_where_the_order_goes_with_the_phone_masked_without_pii
     // Act
     let as_admin = text(&admin, app.url(&format!("/orders/{shipped}"))).await;
     let as_reader = text(&reader, app.url(&format!("/orders/{shipped}"))).await;
-    let api_reader = body(
-        reader
-            .get(app.url(&format!("/api/v1/orders/{shipped}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let api_reader = app
+        .get_json(&reader, &format!("/api/v1/orders/{shipped}"))
+        .await;
     let in_portal = text(&agent, app.url(&format!("/m/orders/{shipped}"))).await;
     let packing = text(&admin, app.url(&format!("/shipping/packing?no={shipped}"))).await;
     let cloud_staff = text(&admin, app.url(&format!("/orders/{cloud}"))).await;
@@ -1550,12 +1332,8 @@ async fn the_payment_page_offers_what_can_succeed_first() {
     let shop = shop(&app, 10).await;
     let admin = app.login_admin().await;
     let placed = body(
-        admin
-            .post(app.url("/api/v1/orders"))
-            .json(&order(&shop, 3))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(&admin, "/api/v1/orders", &order(&shop, 3))
+            .await,
     )
     .await;
     let no = placed["order_no"].as_str().unwrap().to_string();

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use crate::common::fixtures::{agent_id, books_balance, wallet_of};
 use crate::common::{TestApp, body, spawn_app};
 
 /// The worked example of shared/spec/settlement.md: A ← B ← C ← D, all active.
@@ -37,14 +38,7 @@ pub(crate) async fn setup(app: &TestApp) -> reqwest::Client {
     assert_eq!(res.status(), 202);
     let job = body(res).await["job_id"].as_i64().unwrap();
     for _ in 0..200 {
-        let j = body(
-            admin
-                .get(app.url(&format!("/api/v1/jobs/{job}")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let j = app.get_json(&admin, &format!("/api/v1/jobs/{job}")).await;
         if j["status"] == "done" {
             break;
         }
@@ -76,52 +70,13 @@ pub(crate) async fn approver(app: &TestApp) -> reqwest::Client {
     app.login("approver", "Approver-pass-1").await
 }
 
-async fn agent_id(app: &TestApp, code: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>("SELECT id FROM agents WHERE code = $1")
-        .bind(code)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
-
-async fn wallet(app: &TestApp, code: &str) -> i64 {
-    let id = agent_id(app, code).await;
-    weiops::ledger::wallet_balance(&app.db.pool, id)
-        .await
-        .unwrap()
-        .0
-}
-
-/// Every posted entry balances, and debits equal credits overall.
-async fn books_balance(app: &TestApp) {
-    let unbalanced: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM journal_entries e WHERE e.posted = 1 AND e.debit_fen <> \
-         (SELECT COALESCE(SUM(l.debit_fen), 0) FROM journal_lines l WHERE l.entry_id = e.id)",
-    )
-    .fetch_one(&app.db.pool)
-    .await
-    .unwrap();
-    assert_eq!(unbalanced, 0);
-    let (d, c): (i64, i64) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(debit_fen), 0) AS BIGINT), CAST(COALESCE(SUM(credit_fen), 0) AS BIGINT) FROM journal_lines",
-    )
-    .fetch_one(&app.db.pool)
-    .await
-    .unwrap();
-    assert_eq!(d, c);
-}
-
 pub(crate) async fn create(
     admin: &reqwest::Client,
     app: &TestApp,
     period: &str,
 ) -> reqwest::Response {
-    admin
-        .post(app.url("/api/v1/settlements"))
-        .json(&json!({"period": period}))
-        .send()
+    app.post_json(admin, "/api/v1/settlements", &json!({"period": period}))
         .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -204,10 +159,10 @@ async fn the_worked_example_settles_to_the_fen_once_with_a_second_approver() {
     )
     .await;
     assert_eq!(paid["status"], "paid");
-    assert_eq!(wallet(&app, "A").await, 1140);
-    assert_eq!(wallet(&app, "B").await, 4370);
-    assert_eq!(wallet(&app, "C").await, 1240);
-    assert_eq!(wallet(&app, "D").await, 0);
+    assert_eq!(wallet_of(&app, "A").await, 1140);
+    assert_eq!(wallet_of(&app, "B").await, 4370);
+    assert_eq!(wallet_of(&app, "C").await, 1240);
+    assert_eq!(wallet_of(&app, "D").await, 0);
     // Paying twice pays nothing twice.
     let res = admin
         .post(app.url(&format!("/api/v1/settlements/{id}/pay")))
@@ -215,7 +170,7 @@ async fn the_worked_example_settles_to_the_fen_once_with_a_second_approver() {
         .await
         .unwrap();
     assert_eq!(res.status(), 409);
-    assert_eq!(wallet(&app, "B").await, 4370);
+    assert_eq!(wallet_of(&app, "B").await, 4370);
     books_balance(&app).await;
 
     let actions = app.audit_actions().await;
@@ -338,24 +293,14 @@ async fn a_refund_after_settlement_is_clawed_back_the_next_month() {
     assert_eq!(res.status(), 409);
 
     // October is still explained as it was settled and paid.
-    let oct = body(
-        admin
-            .get(app.url("/api/v1/rewards?agent=B&period=2026-10"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let oct = app
+        .get_json(&admin, "/api/v1/rewards?agent=B&period=2026-10")
+        .await;
     assert_eq!(oct["total_fen"], 4370);
 
-    let r = body(
-        admin
-            .get(app.url("/api/v1/rewards?agent=B&period=2026-11"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let r = app
+        .get_json(&admin, "/api/v1/rewards?agent=B&period=2026-11")
+        .await;
     let claws: i64 = r["clawbacks"]
         .as_array()
         .unwrap()
@@ -382,9 +327,9 @@ async fn a_refund_after_settlement_is_clawed_back_the_next_month() {
         .send()
         .await
         .unwrap();
-    assert_eq!(wallet(&app, "B").await, 4370 + 2160 - 2210);
-    assert_eq!(wallet(&app, "A").await, 1140 - 1140);
-    assert_eq!(wallet(&app, "C").await, 1240 + 1240);
+    assert_eq!(wallet_of(&app, "B").await, 4370 + 2160 - 2210);
+    assert_eq!(wallet_of(&app, "A").await, 1140 - 1140);
+    assert_eq!(wallet_of(&app, "C").await, 1240 + 1240);
     // payouts.csv is the spec's: rule totals of the month's orders only.
     let csv = admin
         .get(app.url(&format!("/api/v1/settlements/{nid}/export")))
@@ -415,12 +360,13 @@ async fn agents_frozen_at_payment_are_held_until_active_again() {
         .await
         .unwrap();
     let b = agent_id(&app, "B").await;
-    let res = admin
-        .post(app.url(&format!("/api/v1/agents/{b}/status")))
-        .json(&json!({"status": "frozen", "reason": "违规发圈"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            &format!("/api/v1/agents/{b}/status"),
+            &json!({"status": "frozen", "reason": "违规发圈"}),
+        )
+        .await;
     assert!(res.status().is_success(), "{}", res.status());
     let paid = body(
         admin
@@ -431,15 +377,13 @@ async fn agents_frozen_at_payment_are_held_until_active_again() {
     )
     .await;
     assert_eq!(paid["held_fen"], 4370);
-    assert_eq!(wallet(&app, "B").await, 0);
-    let held = body(
-        admin
-            .get(app.url(&format!("/api/v1/settlements/{id}/results?held=true")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    assert_eq!(wallet_of(&app, "B").await, 0);
+    let held = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/settlements/{id}/results?held=true"),
+        )
+        .await;
     assert_eq!(held["total"], 1);
     assert_eq!(held["items"][0]["agent_code"], "B");
 
@@ -453,12 +397,12 @@ async fn agents_frozen_at_payment_are_held_until_active_again() {
     )
     .await;
     assert_eq!(r["agents"], 0);
-    admin
-        .post(app.url(&format!("/api/v1/agents/{b}/status")))
-        .json(&json!({"status": "active", "reason": "整改完成"}))
-        .send()
-        .await
-        .unwrap();
+    app.post_json(
+        &admin,
+        &format!("/api/v1/agents/{b}/status"),
+        &json!({"status": "active", "reason": "整改完成"}),
+    )
+    .await;
     let r = body(
         admin
             .post(app.url(&format!("/api/v1/settlements/{id}/release")))
@@ -468,7 +412,7 @@ async fn agents_frozen_at_payment_are_held_until_active_again() {
     )
     .await;
     assert_eq!(r["agents"], 1);
-    assert_eq!(wallet(&app, "B").await, 4370);
+    assert_eq!(wallet_of(&app, "B").await, 4370);
     books_balance(&app).await;
 }
 
@@ -476,14 +420,7 @@ async fn agents_frozen_at_payment_are_held_until_active_again() {
 async fn the_compliance_guard_refuses_and_saves_nothing() {
     let app = spawn_app().await;
     let admin = app.login_admin().await;
-    let plan = body(
-        admin
-            .get(app.url("/api/v1/reward-plan"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let plan = app.get_json(&admin, "/api/v1/reward-plan").await;
     assert_eq!(plan["version"], 0);
     assert_eq!(plan["plan"]["team_bonus"], false);
     let base = plan["plan"].clone();
@@ -522,22 +459,13 @@ async fn the_compliance_guard_refuses_and_saves_nothing() {
 
     // The team bonus needs an explicit, audited confirmation.
     let on = refused(json!({"team_bonus": true}));
-    let res = admin
-        .put(app.url("/api/v1/reward-plan"))
-        .json(&on)
-        .send()
-        .await
-        .unwrap();
+    let res = app.put_json(&admin, "/api/v1/reward-plan", &on).await;
     assert_eq!(res.status(), 422, "the confirmation is a missing field");
     let mut confirmed = on.clone();
     confirmed["confirm_team_bonus"] = json!(true);
     let saved = body(
-        admin
-            .put(app.url("/api/v1/reward-plan"))
-            .json(&confirmed)
-            .send()
-            .await
-            .unwrap(),
+        app.put_json(&admin, "/api/v1/reward-plan", &confirmed)
+            .await,
     )
     .await;
     assert_eq!(saved["version"], 1);
@@ -547,14 +475,7 @@ async fn the_compliance_guard_refuses_and_saves_nothing() {
             .iter()
             .any(|a| a == "reward_plan.team_bonus_on")
     );
-    let c = body(
-        admin
-            .get(app.url("/api/v1/compliance"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let c = app.get_json(&admin, "/api/v1/compliance").await;
     assert_eq!(c["report"]["team_bonus_warning"], true);
     assert_eq!(c["report"]["deepest"], 2);
     let classes: Vec<&str> = c["report"]["rules"]
@@ -572,12 +493,7 @@ async fn the_compliance_guard_refuses_and_saves_nothing() {
     let role = app.role("viewer", &["rewards.read"], "all").await;
     app.user("viewer", "Viewer-pass-1", vec![role]).await;
     let viewer = app.login("viewer", "Viewer-pass-1").await;
-    let res = viewer
-        .put(app.url("/api/v1/reward-plan"))
-        .json(&base)
-        .send()
-        .await
-        .unwrap();
+    let res = app.put_json(&viewer, "/api/v1/reward-plan", &base).await;
     assert_eq!(res.status(), 403);
 }
 
@@ -922,14 +838,7 @@ async fn the_settlement_pages_compute_a_draft_as_a_job() {
     let id: i64 = job_url.trim_start_matches("/jobs/").parse().unwrap();
     let mut run_id = 0;
     for _ in 0..200 {
-        let j = body(
-            admin
-                .get(app.url(&format!("/api/v1/jobs/{id}")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let j = app.get_json(&admin, &format!("/api/v1/jobs/{id}")).await;
         if j["status"] == "done" {
             run_id = j["result"]["run_id"].as_i64().unwrap();
             break;
@@ -1008,14 +917,7 @@ async fn the_settlement_pages_compute_a_draft_as_a_job() {
 async fn an_orders_reward_lines_are_listed_and_explained() {
     let app = spawn_app().await;
     let admin = setup(&app).await;
-    let o = body(
-        admin
-            .get(app.url("/api/v1/orders/O1/rewards"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, "/api/v1/orders/O1/rewards").await;
     let lines: Vec<(String, String, i64, i64)> = o["lines"]
         .as_array()
         .unwrap()

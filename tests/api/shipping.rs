@@ -5,29 +5,22 @@
 
 use serde_json::json;
 
+use crate::common::fixtures::{Shop, order, portal, shop, stock};
 use crate::common::{TestApp, body, spawn_app};
-use crate::purchase::{Shop, order, place_and_pay, portal, shop};
-
-async fn stock(app: &TestApp, shop: &Shop) -> (i64, i64) {
-    sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND sku_id = $2")
-        .bind(shop.warehouse)
-        .bind(shop.sku)
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-}
+use crate::purchase::place_and_pay;
 
 /// An order of `qty` units for agent C, paid from a topped-up balance and
 /// allocated: it waits to ship.
 async fn picked_order(app: &TestApp, shop: &Shop, admin: &reqwest::Client, qty: i64) -> String {
     let paid = place_and_pay(app, admin, shop, &order(shop, qty)).await;
     let no = paid["order_no"].as_str().unwrap().to_string();
-    let res = admin
-        .post(app.url(&format!("/api/v1/orders/{no}/allocate")))
-        .json(&json!({"note": ""}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            admin,
+            &format!("/api/v1/orders/{no}/allocate"),
+            &json!({"note": ""}),
+        )
+        .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     no
 }
@@ -51,12 +44,13 @@ async fn shipping_an_order_moves_stock_records_it_and_tells_the_agent() {
     assert!(page.contains(&no), "{page}");
 
     // Act
-    let res = admin
-        .post(app.url("/api/v1/shipments"))
-        .json(&json!({"order_no": no, "carrier": "SF", "tracking_no": "SF1234567890"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/shipments",
+            &json!({"order_no": no, "carrier": "SF", "tracking_no": "SF1234567890"}),
+        )
+        .await;
 
     // Assert
     assert_eq!(res.status(), 201);
@@ -64,24 +58,10 @@ async fn shipping_an_order_moves_stock_records_it_and_tells_the_agent() {
     assert_eq!(s["ref_no"], no.as_str());
     assert_eq!(s["carrier_name"], "顺丰");
     assert_eq!(s["status"], "shipped");
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     assert_eq!(o["order"]["status"], "shipped");
     assert_eq!(stock(&app, &shop).await, (8, 0));
-    let list = body(
-        admin
-            .get(app.url("/api/v1/shipments"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = app.get_json(&admin, "/api/v1/shipments").await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["tracking_no"], "SF1234567890");
 
@@ -131,14 +111,9 @@ async fn a_tracking_number_used_twice_is_refused_and_nothing_moves() {
     let res = ship(second.clone()).await.unwrap();
 
     assert_eq!(res.status(), 409);
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{second}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app
+        .get_json(&admin, &format!("/api/v1/orders/{second}"))
+        .await;
     assert_eq!(o["order"]["status"], "picking");
     assert_eq!(stock(&app, &shop).await, (9, 1));
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipments")
@@ -285,12 +260,13 @@ async fn shipping_takes_orders_write() {
     assert_eq!(carriers.status(), 200);
     assert_eq!(body(carriers).await.as_array().unwrap().len(), 8);
     assert_eq!(add.status(), 403);
-    let res = admin
-        .post(app.url("/api/v1/carriers"))
-        .json(&json!({"code": "DBL", "name": "德邦"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/carriers",
+            &json!({"code": "DBL", "name": "德邦"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
 }
 
@@ -313,18 +289,18 @@ async fn a_cloud_request_ships_from_the_page_with_a_scanned_number() {
     .await;
     let no = paid["order_no"].as_str().unwrap();
     let request = body(
-        admin
-            .post(app.url("/api/v1/cloud-stock/requests"))
-            .json(&json!({
+        app.post_json(
+            &admin,
+            "/api/v1/cloud-stock/requests",
+            &json!({
                 "agent_id": shop.c,
                 "lines": [{"sku_id": shop.sku, "qty": 2}],
                 "receiver_name": "顾客乙",
                 "receiver_phone": "139 8765 4321",
                 "receiver_address": "广东省深圳市南山区科技园 8 号",
-            }))
-            .send()
-            .await
-            .unwrap(),
+            }),
+        )
+        .await,
     )
     .await;
     let rno = request["request_no"].as_str().unwrap().to_string();
@@ -351,14 +327,9 @@ async fn a_cloud_request_ships_from_the_page_with_a_scanned_number() {
 
     // Assert
     assert_eq!(res.status(), 303);
-    let r = body(
-        admin
-            .get(app.url("/api/v1/cloud-stock/requests?status=shipped"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let r = app
+        .get_json(&admin, "/api/v1/cloud-stock/requests?status=shipped")
+        .await;
     assert_eq!(r["total"], 1);
     assert_eq!(r["items"][0]["tracking_no"], "JT0099887766");
     assert_eq!(stock(&app, &shop).await, (8, 1));
@@ -395,12 +366,13 @@ async fn a_paid_order_waits_in_the_queue_at_once_and_ships_without_opening_it() 
 
     // Act
     let (_, queue) = page(&admin, app.url("/shipping")).await;
-    let res = admin
-        .post(app.url("/api/v1/shipments"))
-        .json(&json!({"order_no": no, "carrier": "SF", "tracking_no": "SF7654321"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/shipments",
+            &json!({"order_no": no, "carrier": "SF", "tracking_no": "SF7654321"}),
+        )
+        .await;
 
     // Assert: it was in the queue as 待配货, shipped, and its timeline
     // shows it picked then shipped.
@@ -409,14 +381,7 @@ async fn a_paid_order_waits_in_the_queue_at_once_and_ships_without_opening_it() 
         "{queue}"
     );
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    let o = body(
-        admin
-            .get(app.url(&format!("/api/v1/orders/{no}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
     assert_eq!(o["order"]["status"], "shipped");
     let steps: Vec<&str> = o["timeline"]
         .as_array()
@@ -466,14 +431,7 @@ async fn start_picking_is_a_batch_action_of_the_queue() {
 
     assert_eq!(res.status(), 303);
     for no in [&first, &second] {
-        let o = body(
-            admin
-                .get(app.url(&format!("/api/v1/orders/{no}")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let o = app.get_json(&admin, &format!("/api/v1/orders/{no}")).await;
         assert_eq!(o["order"]["status"], "picking", "{no}");
     }
     let (_, queue) = page(&admin, app.url("/shipping")).await;
@@ -536,12 +494,13 @@ async fn the_template_warehouse_keeper_ships_a_paid_order_end_to_end() {
     let app = spawn_app().await;
     let shop = shop(&app, 10).await;
     let admin = app.login_admin().await;
-    let res = admin
-        .post(app.url("/api/v1/org/templates/weishang-core/apply"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/org/templates/weishang-core/apply",
+            &json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let role = weiops::access::roles::find_by_code(&app.db, "warehouse_staff")
         .await

@@ -37,12 +37,13 @@ async fn sku(app: &TestApp, code: &str, name: &str) -> i64 {
 }
 
 async fn warehouse(c: &reqwest::Client, app: &TestApp, code: &str) -> i64 {
-    let res = c
-        .post(app.url("/api/v1/stock/warehouses"))
-        .json(&json!({"code": code, "name": format!("{code} 仓"), "address": "杭州"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            c,
+            "/api/v1/stock/warehouses",
+            &json!({"code": code, "name": format!("{code} 仓"), "address": "杭州"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     body(res).await["id"].as_i64().unwrap()
 }
@@ -73,12 +74,7 @@ async fn movement_count(app: &TestApp) -> i64 {
 }
 
 async fn purchase(c: &reqwest::Client, app: &TestApp, wh: i64, code: &str, qty: i64) -> Value {
-    let res = c
-        .post(app.url("/api/v1/stock/movements"))
-        .json(&json!({"kind": "purchase_in", "warehouse_id": wh, "sku_code": code, "qty": qty, "reason": "到货"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(c, "/api/v1/stock/movements", &json!({"kind": "purchase_in", "warehouse_id": wh, "sku_code": code, "qty": qty, "reason": "到货"})).await;
     assert_eq!(res.status(), 201);
     body(res).await
 }
@@ -104,14 +100,7 @@ async fn exactly_one_default_warehouse_and_no_deactivation_while_stock_is_held()
     let admin = app.login_admin().await;
     let a = warehouse(&admin, &app, "HZ").await;
     let b = warehouse(&admin, &app, "SH").await;
-    let list = body(
-        admin
-            .get(app.url("/api/v1/stock/warehouses"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = app.get_json(&admin, "/api/v1/stock/warehouses").await;
     let defaults: Vec<_> = list
         .as_array()
         .unwrap()
@@ -122,22 +111,16 @@ async fn exactly_one_default_warehouse_and_no_deactivation_while_stock_is_held()
     assert_eq!(defaults[0]["id"], a, "the first warehouse is the default");
 
     // Making B the default moves the flag.
-    let res = admin
-        .put(app.url(&format!("/api/v1/stock/warehouses/{b}")))
-        .json(&json!({"code": "SH", "name": "上海仓", "address": "", "is_default": true}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &admin,
+            &format!("/api/v1/stock/warehouses/{b}"),
+            &json!({"code": "SH", "name": "上海仓", "address": "", "is_default": true}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(body(res).await["name"], "上海仓");
-    let list = body(
-        admin
-            .get(app.url("/api/v1/stock/warehouses"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = app.get_json(&admin, "/api/v1/stock/warehouses").await;
     let flags: Vec<(i64, bool)> = list
         .as_array()
         .unwrap()
@@ -155,20 +138,22 @@ async fn exactly_one_default_warehouse_and_no_deactivation_while_stock_is_held()
     );
 
     // Duplicate code, un-defaulting the default: 422 with the field.
-    let res = admin
-        .post(app.url("/api/v1/stock/warehouses"))
-        .json(&json!({"code": "HZ", "name": "again"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/stock/warehouses",
+            &json!({"code": "HZ", "name": "again"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(body(res).await["error"]["fields"][0]["field"], "code");
-    let res = admin
-        .put(app.url(&format!("/api/v1/stock/warehouses/{b}")))
-        .json(&json!({"code": "SH", "name": "上海仓", "is_default": false}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &admin,
+            &format!("/api/v1/stock/warehouses/{b}"),
+            &json!({"code": "SH", "name": "上海仓", "is_default": false}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
 
     // A holds stock: deactivating it is refused (409), with a confirmation
@@ -205,24 +190,12 @@ async fn exactly_one_default_warehouse_and_no_deactivation_while_stock_is_held()
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(
-        body(
-            admin
-                .get(app.url("/api/v1/stock/warehouses"))
-                .send()
-                .await
-                .unwrap()
-        )
-        .await[1]["active"],
+        app.get_json(&admin, "/api/v1/stock/warehouses").await[1]["active"],
         true
     );
 
     // Empty, A can go; goods can then no longer come in.
-    let res = admin
-        .post(app.url("/api/v1/stock/movements"))
-        .json(&json!({"kind": "transfer", "from_warehouse_id": a, "to_warehouse_id": b, "sku_code": "SKU-1", "qty": 5}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&admin, "/api/v1/stock/movements", &json!({"kind": "transfer", "from_warehouse_id": a, "to_warehouse_id": b, "sku_code": "SKU-1", "qty": 5})).await;
     assert_eq!(res.status(), 201);
     let res = admin
         .post(app.url(&format!("/stock/warehouses/{a}/active")))
@@ -231,12 +204,13 @@ async fn exactly_one_default_warehouse_and_no_deactivation_while_stock_is_held()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let res = admin
-        .post(app.url("/api/v1/stock/movements"))
-        .json(&json!({"kind": "purchase_in", "warehouse_id": a, "sku_code": "SKU-1", "qty": 1}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/stock/movements",
+            &json!({"kind": "purchase_in", "warehouse_id": a, "sku_code": "SKU-1", "qty": 1}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(
         body(res).await["error"]["fields"][0]["field"],
@@ -286,12 +260,7 @@ async fn purchase_in_books_stock_and_a_movement_and_bad_input_writes_nothing() {
         json!({"kind": "purchase_in", "sku_code": "SKU-1", "qty": 1}),
         json!({"kind": "steal", "warehouse_id": wh, "sku_code": "SKU-1", "qty": 1}),
     ] {
-        let res = admin
-            .post(app.url("/api/v1/stock/movements"))
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_json(&admin, "/api/v1/stock/movements", &bad).await;
         assert_eq!(res.status(), 422, "{bad}");
         let b = body(res).await;
         assert!(
@@ -406,19 +375,9 @@ async fn a_short_transfer_is_a_409_naming_what_is_available_and_moves_nothing() 
     assert_eq!(level(&app, a, s).await, (10, 4));
 
     // Same warehouse on both sides: 422. Six fit: both sides move, one reference.
-    let res = admin
-        .post(app.url("/api/v1/stock/movements"))
-        .json(&json!({"kind": "transfer", "from_warehouse_id": a, "to_warehouse_id": a, "sku_code": "SKU-1", "qty": 1}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&admin, "/api/v1/stock/movements", &json!({"kind": "transfer", "from_warehouse_id": a, "to_warehouse_id": a, "sku_code": "SKU-1", "qty": 1})).await;
     assert_eq!(res.status(), 422);
-    let res = admin
-        .post(app.url("/api/v1/stock/movements"))
-        .json(&json!({"kind": "transfer", "from_warehouse_id": a, "to_warehouse_id": b, "sku_code": "SKU-1", "qty": 6}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&admin, "/api/v1/stock/movements", &json!({"kind": "transfer", "from_warehouse_id": a, "to_warehouse_id": b, "sku_code": "SKU-1", "qty": 6})).await;
     assert_eq!(res.status(), 201);
     let made = body(res).await;
     assert_eq!(made.as_array().unwrap().len(), 2);
@@ -477,12 +436,13 @@ async fn a_count_snapshots_adjusts_by_the_difference_and_never_goes_below_reserv
     purchase(&admin, &app, wh, "SKU-2", 5).await;
     reserve(&app, wh, s2, 4).await;
 
-    let res = admin
-        .post(app.url("/api/v1/stock/counts"))
-        .json(&json!({"warehouse_id": wh, "note": "月末盘点"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &admin,
+            "/api/v1/stock/counts",
+            &json!({"warehouse_id": wh, "note": "月末盘点"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let d = body(res).await;
     let id = d["count"]["id"].as_i64().unwrap();
@@ -503,12 +463,9 @@ async fn a_count_snapshots_adjusts_by_the_difference_and_never_goes_below_reserv
         [("SKU-1".to_string(), 10), ("SKU-2".to_string(), 5)]
     );
     // One open count per warehouse.
-    let res = admin
-        .post(app.url("/api/v1/stock/counts"))
-        .json(&json!({"warehouse_id": wh}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(&admin, "/api/v1/stock/counts", &json!({"warehouse_id": wh}))
+        .await;
     assert_eq!(res.status(), 409);
 
     // Goods arriving during the count are kept: adjustments are by difference.
@@ -596,25 +553,16 @@ async fn a_count_snapshots_adjusts_by_the_difference_and_never_goes_below_reserv
     assert_eq!(level(&app, wh, s1).await, (11, 0), "12 minus the 1 missing");
     assert_eq!(level(&app, wh, s2).await, (4, 4));
     assert_eq!(level(&app, wh, s3).await, (2, 0));
-    let adj = body(
-        admin
-            .get(app.url(&format!(
-                "/api/v1/stock/movements?kind=count_adjust&ref_type=count&ref_id={id}"
-            )))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let adj = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/stock/movements?kind=count_adjust&ref_type=count&ref_id={id}"),
+        )
+        .await;
     assert_eq!(adj["total"], 3);
-    let d = body(
-        admin
-            .get(app.url(&format!("/api/v1/stock/counts/{id}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let d = app
+        .get_json(&admin, &format!("/api/v1/stock/counts/{id}"))
+        .await;
     assert_eq!(d["count"]["status"], "done");
     let res = admin
         .post(app.url(&format!("/api/v1/stock/counts/{id}/finish")))
@@ -625,12 +573,8 @@ async fn a_count_snapshots_adjusts_by_the_difference_and_never_goes_below_reserv
 
     // A second count is cancelled: nothing changes.
     let d = body(
-        admin
-            .post(app.url("/api/v1/stock/counts"))
-            .json(&json!({"warehouse_id": wh}))
-            .send()
-            .await
-            .unwrap(),
+        app.post_json(&admin, "/api/v1/stock/counts", &json!({"warehouse_id": wh}))
+            .await,
     )
     .await;
     let id2 = d["count"]["id"].as_i64().unwrap();
@@ -727,14 +671,7 @@ async fn low_stock_shows_on_the_dashboard_for_those_who_may_read_stock() {
         "{card}"
     );
 
-    let low = body(
-        admin
-            .get(app.url("/api/v1/stock?low=1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let low = app.get_json(&admin, "/api/v1/stock?low=1").await;
     assert_eq!(low["total"], 1);
     assert_eq!(low["items"][0]["sku_code"], "SKU-LOW");
     assert_eq!(low["items"][0]["low"], true);
@@ -752,12 +689,13 @@ async fn low_stock_shows_on_the_dashboard_for_those_who_may_read_stock() {
     );
 
     // A negative threshold is refused.
-    let res = admin
-        .put(app.url("/api/v1/stock/low-alert"))
-        .json(&json!({"warehouse_id": wh, "sku_id": s1, "low_alert": -1}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &admin,
+            "/api/v1/stock/low-alert",
+            &json!({"warehouse_id": wh, "sku_id": s1, "low_alert": -1}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
 
     // Someone without stock.read does not see the card.
@@ -788,34 +726,15 @@ async fn stock_and_movements_are_listed_filtered_and_exported() {
     purchase(&admin, &app, a, "SKU-2", 7).await;
 
     // Per SKU per warehouse, with the SKU's total across warehouses.
-    let page = body(
-        admin
-            .get(app.url("/api/v1/stock?q=SKU-1"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let page = app.get_json(&admin, "/api/v1/stock?q=SKU-1").await;
     assert_eq!(page["total"], 2);
     assert_eq!(page["totals"][0]["on_hand"], 14);
     assert_eq!(page["totals"][0]["warehouses"], 2);
-    let page = body(
-        admin
-            .get(app.url(&format!("/api/v1/stock?warehouse={b}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let page = app
+        .get_json(&admin, &format!("/api/v1/stock?warehouse={b}"))
+        .await;
     assert_eq!(page["total"], 1);
-    let page = body(
-        admin
-            .get(app.url("/api/v1/stock?q=洁面"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let page = app.get_json(&admin, "/api/v1/stock?q=洁面").await;
     assert_eq!(page["items"][0]["sku_code"], "SKU-2");
     let html = admin
         .get(app.url("/stock?per_page=10"))
@@ -830,37 +749,19 @@ async fn stock_and_movements_are_listed_filtered_and_exported() {
         "{html}"
     );
 
-    let all = body(
-        admin
-            .get(app.url("/api/v1/stock/movements"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let all = app.get_json(&admin, "/api/v1/stock/movements").await;
     assert_eq!(all["total"], 3);
     assert_eq!(all["items"][0]["sku_code"], "SKU-2", "newest first");
-    let in_b = body(
-        admin
-            .get(app.url(&format!("/api/v1/stock/movements?warehouse={b}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let in_b = app
+        .get_json(&admin, &format!("/api/v1/stock/movements?warehouse={b}"))
+        .await;
     assert_eq!(in_b["total"], 1);
     let today = weiops_core::time::format_date(weiops::db::now_ms());
     let tomorrow = weiops_core::time::format_date(weiops::db::now_ms() + 86_400_000);
     let q = format!("/api/v1/stock/movements?sku=SKU-1&kind=purchase_in&from={today}&to={today}");
-    assert_eq!(
-        body(admin.get(app.url(&q)).send().await.unwrap()).await["total"],
-        2
-    );
+    assert_eq!(app.get_json(&admin, &q).await["total"], 2);
     let q = format!("/api/v1/stock/movements?from={tomorrow}");
-    assert_eq!(
-        body(admin.get(app.url(&q)).send().await.unwrap()).await["total"],
-        0
-    );
+    assert_eq!(app.get_json(&admin, &q).await["total"], 0);
     let res = admin
         .get(app.url("/api/v1/stock/movements?from=yesterday"))
         .send()
@@ -938,14 +839,7 @@ async fn stock_and_movements_are_listed_filtered_and_exported() {
         let res = admin.get(app.url(p)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{p}");
     }
-    let api = body(
-        admin
-            .get(app.url("/api/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let api = app.get_json(&admin, "/api/openapi.json").await;
     assert!(api["paths"]["/api/v1/stock/counts/{id}/finish"]["post"].is_object());
 }
 
@@ -971,12 +865,13 @@ async fn reading_stock_does_not_allow_changing_it() {
         200
     );
     assert_eq!(r.get(app.url("/stock")).send().await.unwrap().status(), 200);
-    let res = r
-        .post(app.url("/api/v1/stock/movements"))
-        .json(&json!({"kind": "purchase_in", "warehouse_id": wh, "sku_code": "SKU-1", "qty": 1}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &r,
+            "/api/v1/stock/movements",
+            &json!({"kind": "purchase_in", "warehouse_id": wh, "sku_code": "SKU-1", "qty": 1}),
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(body(res).await["error"]["code"], "forbidden");
     for (path, form) in [
@@ -987,12 +882,9 @@ async fn reading_stock_does_not_allow_changing_it() {
         let res = r.post(app.url(path)).form(&form).send().await.unwrap();
         assert_eq!(res.status(), 403, "{path}");
     }
-    let res = r
-        .post(app.url("/api/v1/stock/counts"))
-        .json(&json!({"warehouse_id": wh}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(&r, "/api/v1/stock/counts", &json!({"warehouse_id": wh}))
+        .await;
     assert_eq!(res.status(), 403);
     for path in [
         "/api/v1/stock",

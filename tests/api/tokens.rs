@@ -8,12 +8,13 @@ use crate::common::spawn_app;
 async fn token_lifecycle_through_the_api() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
-    let res = c
-        .post(app.url("/api/v1/me/tokens"))
-        .json(&serde_json::json!({"name": "同步脚本"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/me/tokens",
+            &serde_json::json!({"name": "同步脚本"}),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let created: serde_json::Value = res.json().await.unwrap();
     let token = created["token"].as_str().unwrap().to_string();

@@ -41,22 +41,24 @@ async fn create_validates_each_field_and_changes_nothing_on_error() {
 async fn usernames_and_phones_are_unique() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
-    let res = c
-        .post(app.url("/api/v1/users"))
-        .json(&serde_json::json!({"username": "ADMIN", "display_name": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/users",
+            &serde_json::json!({"username": "ADMIN", "display_name": "x"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["fields"][0]["field"], "username");
     assert_eq!(body["error"]["fields"][0]["message"], "该用户名已被使用");
-    let res = c
-        .post(app.url("/api/v1/users"))
-        .json(&serde_json::json!({"username": "li", "display_name": "x", "phone": "13800000000"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_json(
+            &c,
+            "/api/v1/users",
+            &serde_json::json!({"username": "li", "display_name": "x", "phone": "13800000000"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
 }
 
@@ -65,12 +67,7 @@ async fn full_user_lifecycle_is_audited() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
     let role = app.role("sales", &["users.read"], "own").await;
-    let created: serde_json::Value = c
-        .post(app.url("/api/v1/users"))
-        .json(&serde_json::json!({"username": "Li.Wei", "display_name": "李伟", "phone": "139-0000-1111", "password": "Li-wei-2026"}))
-        .send()
-        .await
-        .unwrap()
+    let created: serde_json::Value = app.post_json(&c, "/api/v1/users", &serde_json::json!({"username": "Li.Wei", "display_name": "李伟", "phone": "139-0000-1111", "password": "Li-wei-2026"})).await
         .json()
         .await
         .unwrap();
@@ -94,12 +91,13 @@ async fn full_user_lifecycle_is_audited() {
     assert_eq!(user["display_name"], "李伟（销售）");
     assert!(user["phone"].is_null());
 
-    let user: serde_json::Value = c
-        .put(app.url(&format!("/api/v1/users/{id}/roles")))
-        .json(&serde_json::json!({"role_ids": [role]}))
-        .send()
+    let user: serde_json::Value = app
+        .put_json(
+            &c,
+            &format!("/api/v1/users/{id}/roles"),
+            &serde_json::json!({"role_ids": [role]}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -196,12 +194,13 @@ async fn nobody_disables_themself_or_the_last_admin() {
     );
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["message"], "不能停用自己的账号");
-    let res = c
-        .put(app.url(&format!("/api/v1/users/{}/roles", admin.id)))
-        .json(&serde_json::json!({"role_ids": []}))
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/users/{}/roles", admin.id),
+            &serde_json::json!({"role_ids": []}),
+        )
+        .await;
     assert_eq!(
         res.status(),
         409,
@@ -455,12 +454,7 @@ async fn batch_disable_asks_then_reports() {
 async fn roles_crud_with_guards() {
     let app = spawn_app().await;
     let c = app.login_admin().await;
-    let res = c
-        .post(app.url("/api/v1/roles"))
-        .json(&serde_json::json!({"code": "x", "name": "", "data_scope": "everything", "permissions": ["spaceship.fly"]}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json(&c, "/api/v1/roles", &serde_json::json!({"code": "x", "name": "", "data_scope": "everything", "permissions": ["spaceship.fly"]})).await;
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
     let fields: Vec<&str> = body["error"]["fields"]
@@ -471,29 +465,20 @@ async fn roles_crud_with_guards() {
         .collect();
     assert_eq!(fields, ["code", "name", "data_scope", "permissions"]);
 
-    let role: serde_json::Value = c
-        .post(app.url("/api/v1/roles"))
-        .json(&serde_json::json!({"code": "finance", "name": "财务", "data_scope": "all", "permissions": ["audit.read"]}))
-        .send()
-        .await
-        .unwrap()
+    let role: serde_json::Value = app.post_json(&c, "/api/v1/roles", &serde_json::json!({"code": "finance", "name": "财务", "data_scope": "all", "permissions": ["audit.read"]})).await
         .json()
         .await
         .unwrap();
     let id = role["id"].as_i64().unwrap();
-    let dup = c
-        .post(app.url("/api/v1/roles"))
-        .json(&serde_json::json!({"code": "finance", "name": "财务2", "data_scope": "all"}))
-        .send()
-        .await
-        .unwrap();
+    let dup = app
+        .post_json(
+            &c,
+            "/api/v1/roles",
+            &serde_json::json!({"code": "finance", "name": "财务2", "data_scope": "all"}),
+        )
+        .await;
     assert_eq!(dup.status(), 422);
-    let updated: serde_json::Value = c
-        .put(app.url(&format!("/api/v1/roles/{id}")))
-        .json(&serde_json::json!({"code": "finance", "name": "财务部", "data_scope": "department_tree", "permissions": ["audit.read", "users.read"]}))
-        .send()
-        .await
-        .unwrap()
+    let updated: serde_json::Value = app.put_json(&c, &format!("/api/v1/roles/{id}"), &serde_json::json!({"code": "finance", "name": "财务部", "data_scope": "department_tree", "permissions": ["audit.read", "users.read"]})).await
         .json()
         .await
         .unwrap();
@@ -509,12 +494,13 @@ async fn roles_crud_with_guards() {
         .await
         .unwrap();
     assert_eq!(res.status(), 409, "still held");
-    let res = c
-        .put(app.url(&format!("/api/v1/roles/{}", app.admin_role_id)))
-        .json(&updated)
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/roles/{}", app.admin_role_id),
+            &updated,
+        )
+        .await;
     assert_eq!(res.status(), 409, "built-in role is locked");
     let res = c
         .delete(app.url(&format!("/api/v1/roles/{}", app.admin_role_id)))

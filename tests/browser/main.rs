@@ -18,7 +18,7 @@ use serde_json::json;
 use weiops::audit::Actor;
 use weiops::users::store::{self as users, NewUser};
 
-use common::TestApp;
+use common::{TestApp, fixtures};
 
 const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots");
 
@@ -1245,51 +1245,6 @@ async fn earnings_phone_flow(client: Client, app: &TestApp, b_id: i64) {
     screenshot(&client, "portal-earnings-390").await;
 }
 
-/// One product with one SKU in a default warehouse holding `units`.
-async fn goods_fixture(app: &TestApp, units: i64) -> i64 {
-    let system = Actor::system("test");
-    let now = weiops::db::now_ms();
-    let pool = &app.db.pool;
-    let product: i64 = sqlx::query_scalar(
-        "INSERT INTO products (code, name, created_at, updated_at) VALUES ('P1', '玻尿酸补水面膜', $1, $1) RETURNING id",
-    )
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let sku: i64 = sqlx::query_scalar(
-        "INSERT INTO skus (product_id, code, spec, retail_fen, created_at, updated_at) VALUES ($1, 'SKU-1', '10片/盒', 10000, $2, $2) RETURNING id",
-    )
-    .bind(product)
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let warehouse: i64 = sqlx::query_scalar(
-        "INSERT INTO warehouses (code, name, is_default, created_at) VALUES ('WH1', '杭州总仓', 1, $1) RETURNING id",
-    )
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    weiops::stock::moves::adjust(
-        &mut tx,
-        &system,
-        warehouse,
-        sku,
-        weiops::stock::moves::Kind::PurchaseIn,
-        units,
-        "opening stock",
-        weiops::stock::moves::Ref { kind: "", id: "" },
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    tx.commit().await.unwrap();
-    sku
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium + chromedriver; run by .ci/run"]
 async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
@@ -1303,7 +1258,7 @@ async fn an_agent_places_an_order_in_the_portal_on_a_phone() {
     )
     .await
     .expect("agents");
-    goods_fixture(&app, 20).await;
+    fixtures::goods(&app, 20).await;
     let c_id = weiops::agents::store::find_by_code(&app.db, "C")
         .await
         .unwrap()
@@ -1510,7 +1465,7 @@ async fn the_template_warehouse_keeper_ships_a_paid_order_from_the_queue() {
     weiops::agents::import::import(&app.db, &system, SETTLE_AGENTS.as_bytes(), &quiet)
         .await
         .expect("agents");
-    let sku = goods_fixture(&app, 20).await;
+    let (_, sku) = fixtures::goods(&app, 20).await;
     let c_id = weiops::agents::store::find_by_code(&app.db, "C")
         .await
         .unwrap()
@@ -2032,7 +1987,7 @@ async fn the_portal_shop_shows_pictures_and_totals_as_quantities_change() {
     )
     .await
     .expect("agents");
-    goods_fixture(&app, 20).await;
+    fixtures::goods(&app, 20).await;
     // The mask has a picture (stored as an upload is); a second product has none.
     std::fs::create_dir_all(data.path().join("uploads")).unwrap();
     std::fs::write(
@@ -3002,7 +2957,7 @@ async fn audit_log_dashboard_and_order_read_as_names_on_both_screens() {
     weiops::agents::import::import(&app.db, &system, SETTLE_AGENTS.as_bytes(), &quiet)
         .await
         .expect("agents");
-    let sku = goods_fixture(&app, 20).await;
+    let (_, sku) = fixtures::goods(&app, 20).await;
     let c_id = weiops::agents::store::find_by_code(&app.db, "C")
         .await
         .unwrap()

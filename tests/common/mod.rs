@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::net::SocketAddr;
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -112,6 +114,33 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServerOptions)) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    /// GET `path` with `client`; the JSON body, whatever the status (a
+    /// body that is not JSON fails the test with the status and the text).
+    pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> serde_json::Value {
+        body(client.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    /// POST `json` to `path` with `client`; the response, for its status
+    /// and then its body.
+    pub async fn post_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        json: &impl serde::Serialize,
+    ) -> reqwest::Response {
+        client.post(self.url(path)).json(json).send().await.unwrap()
+    }
+
+    /// PUT `json` to `path` with `client`; the response.
+    pub async fn put_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        json: &impl serde::Serialize,
+    ) -> reqwest::Response {
+        client.put(self.url(path)).json(json).send().await.unwrap()
     }
 
     /// A browser-like client: keeps cookies, does not follow redirects,
