@@ -195,7 +195,7 @@ impl DetailPage {
         format!("settlement.status.{}", self.o.settlement)
     }
 
-    fn status_of(&self, s: &str) -> String {
+    fn status_of(&self, s: impl std::fmt::Display) -> String {
         self.ctx.t(&format!("orders.status.{s}"))
     }
 
@@ -214,14 +214,15 @@ impl DetailPage {
             return Vec::new();
         }
         let cloud = self.order.fulfilment.as_deref() == Some("cloud");
-        let moves = match self.order.status.as_str() {
-            "pending_payment" => vec!["pay", "cancel"],
-            "paid" if cloud => vec!["complete"],
-            "paid" => vec!["allocate"],
-            "picking" => vec!["ship"],
-            "shipped" => vec!["receive"],
-            "received" => vec!["complete"],
-            _ => Vec::new(),
+        use weiops_core::purchase::OrderState as S;
+        let moves = match self.order.status {
+            S::PendingPayment => vec!["pay", "cancel"],
+            S::Paid if cloud => vec!["complete"],
+            S::Paid => vec!["allocate"],
+            S::Picking => vec!["ship"],
+            S::Shipped => vec!["receive"],
+            S::Received => vec!["complete"],
+            S::Completed | S::Cancelled | S::Closed | S::Refunded => Vec::new(),
         };
         moves
             .into_iter()

@@ -351,7 +351,7 @@ impl OrderPage {
         weiops_core::time::format_minute(*ms.borrow())
     }
 
-    fn status_of(&self, s: &str) -> String {
+    fn status_of(&self, s: impl std::fmt::Display) -> String {
         self.ctx.t(&format!("orders.status.{s}"))
     }
 
@@ -363,7 +363,7 @@ impl OrderPage {
     }
 
     fn pending(&self) -> bool {
-        self.o.status == "pending_payment"
+        self.o.status == OrderState::PendingPayment
     }
 
     fn can_request_aftersales(&self) -> bool {
@@ -376,7 +376,7 @@ impl OrderPage {
     }
 
     fn can_receive(&self) -> bool {
-        self.o.status == "shipped"
+        self.o.status == OrderState::Shipped
     }
 
     fn transfer_pending(&self) -> bool {

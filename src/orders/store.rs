@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sqlx::Row;
 use weiops_core::paging::{PageInfo, PageRequest};
+use weiops_core::purchase::OrderState;
 use weiops_core::time::{parse_day_end, parse_day_start};
 
 use crate::Result;
@@ -18,7 +19,8 @@ pub struct Order {
     pub buyer_level: i64,
     pub retail_fen: i64,
     pub paid_fen: i64,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OrderState,
     pub counted: bool,
     pub source: String,
     pub paid_at: Option<i64>,
@@ -33,11 +35,12 @@ pub struct Order {
 impl Order {
     /// Tag colour of the status.
     pub fn tag(&self) -> &'static str {
-        match self.status.as_str() {
-            "paid" | "completed" | "received" => "success",
-            "refunded" | "cancelled" | "closed" => "danger",
-            "pending_payment" => "warning",
-            _ => "primary",
+        use OrderState as S;
+        match self.status {
+            S::Paid | S::Completed | S::Received => "success",
+            S::Refunded | S::Cancelled | S::Closed => "danger",
+            S::PendingPayment => "warning",
+            S::Picking | S::Shipped => "primary",
         }
     }
 }
@@ -164,7 +167,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Order> {
         buyer_level: r.try_get("buyer_level")?,
         retail_fen: r.try_get("retail_fen")?,
         paid_fen: r.try_get("paid_fen")?,
-        status: r.try_get("status")?,
+        status: crate::db::parsed(r, "status", OrderState::parse)?,
         counted: r.try_get::<i64, _>("counted")? == 1,
         source: r.try_get("source")?,
         paid_at: r.try_get("paid_at")?,

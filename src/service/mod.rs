@@ -58,17 +58,17 @@ pub struct Found {
 
 /// The answer for an order's state.
 fn answer(o: &Order) -> &'static str {
-    match (o.status.as_str(), o.fulfilment.as_deref()) {
+    use weiops_core::purchase::OrderState as S;
+    match (o.status, o.fulfilment.as_deref()) {
         (_, _) if o.source == "import" => "service.answer_imported",
-        ("pending_payment", _) => "service.answer_unpaid",
-        ("paid", Some("cloud")) | ("completed", Some("cloud")) => "service.answer_cloud",
-        ("paid", _) => "service.answer_paid",
-        ("picking", _) => "service.answer_picking",
-        ("shipped", _) => "service.answer_shipped",
-        ("received", _) | ("completed", _) => "service.answer_received",
-        ("cancelled", _) | ("closed", _) => "service.answer_cancelled",
-        ("refunded", _) => "service.answer_refunded",
-        _ => "service.answer_unknown",
+        (S::PendingPayment, _) => "service.answer_unpaid",
+        (S::Paid | S::Completed, Some("cloud")) => "service.answer_cloud",
+        (S::Paid, _) => "service.answer_paid",
+        (S::Picking, _) => "service.answer_picking",
+        (S::Shipped, _) => "service.answer_shipped",
+        (S::Received | S::Completed, _) => "service.answer_received",
+        (S::Cancelled | S::Closed, _) => "service.answer_cancelled",
+        (S::Refunded, _) => "service.answer_refunded",
     }
 }
 
@@ -147,7 +147,7 @@ struct LookupPage {
 }
 
 impl LookupPage {
-    fn status_of(&self, s: &str) -> String {
+    fn status_of(&self, s: impl std::fmt::Display) -> String {
         self.ctx.t(&format!("orders.status.{s}"))
     }
 

@@ -35,6 +35,12 @@ pub enum OrderState {
     Refunded,
 }
 
+impl std::fmt::Display for OrderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl OrderState {
     pub const ALL: [OrderState; 9] = [
         OrderState::PendingPayment,
