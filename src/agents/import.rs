@@ -14,9 +14,9 @@ use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use serde::Serialize;
 use sqlx::Row;
 use weiops_core::agents::{
-    AgentColumns, AgentRow, ExistingAgent, ImportLevels, Problem, ProblemKind, excel_serial_text,
-    plan_forest,
+    AgentColumns, AgentRow, ExistingAgent, ImportLevels, Problem, ProblemKind, plan_forest,
 };
+use weiops_core::time::excel_serial_text;
 
 use super::certificates;
 use crate::audit::{self, Actor, Change};

@@ -2,7 +2,8 @@
 //! columns): importing the export gives the same network back.
 
 use sqlx::Row;
-use weiops_core::agents::{AGENT_COLUMNS, format_rfc3339_ms};
+use weiops_core::agents::AGENT_COLUMNS;
+use weiops_core::time::format_rfc3339_ms;
 
 use crate::Result;
 use crate::db::Db;

@@ -73,7 +73,9 @@ pub struct JobLine {
 /// Queues `job` and waits until it is written or refused.
 pub async fn submit(db: &Db, job: Job) -> Result<PlacedOrder> {
     let writer = db.clone();
-    db.placing
+    // One queue per database, shared by every clone of `db` (each request
+    // holds one): orders wait together only if they wait in the same queue.
+    db.slot::<Queue>()
         .submit(
             job,
             |job| job.lines.len(),

@@ -1267,7 +1267,7 @@ async fn network(app: &TestApp) -> Vec<(String, String, String, String, i64, Str
 }
 
 fn ms(rfc3339: &str) -> i64 {
-    weiops_core::agents::parse_rfc3339_ms(rfc3339).unwrap()
+    weiops_core::time::parse_rfc3339_ms(rfc3339).unwrap()
 }
 
 #[tokio::test]

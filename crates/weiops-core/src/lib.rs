@@ -9,6 +9,7 @@ pub mod access;
 pub mod accounts;
 pub mod agents;
 pub mod csrf;
+pub mod csv;
 pub mod ledger;
 pub mod money;
 pub mod orders;

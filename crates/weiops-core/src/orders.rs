@@ -19,8 +19,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::agents::{header_index, parse_level, parse_rfc3339_ms};
+use crate::agents::parse_level;
+use crate::csv::header_index;
 use crate::money::Fen;
+use crate::time::parse_rfc3339_ms;
 
 /// The columns of orders.csv, in the spec's order.
 pub const ORDER_COLUMNS: [&str; 6] = [

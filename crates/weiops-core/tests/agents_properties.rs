@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use weiops_core::agents::{
-    AgentRow, AgentStatus, ExistingAgent, ForestPlan, ProblemKind, RFC3339_MAX_MS, RFC3339_MIN_MS,
-    format_rfc3339_ms, parse_rfc3339_ms, plan_forest,
+    AgentRow, AgentStatus, ExistingAgent, ForestPlan, ProblemKind, plan_forest,
 };
+use weiops_core::time::{RFC3339_MAX_MS, RFC3339_MIN_MS, format_rfc3339_ms, parse_rfc3339_ms};
 
 const NEXT_ID: i64 = 100;
 
