@@ -37,7 +37,8 @@ pub struct Staff {
     /// `YYYY-MM-DD`.
     pub hire_date: Option<String>,
     /// `on_job`, `on_leave` or `left`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: StaffStatus,
     pub left_date: Option<String>,
     pub notes: String,
     /// Primary first.
@@ -124,7 +125,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Staff, sqlx::Error> {
         employee_no: r.try_get("employee_no")?,
         wechat_id: r.try_get("wechat_id")?,
         hire_date: r.try_get("hire_date")?,
-        status: r.try_get("status")?,
+        status: crate::db::parsed(r, "status", StaffStatus::parse)?,
         left_date: r.try_get("left_date")?,
         notes: r.try_get("notes")?,
         positions: Vec::new(),
@@ -630,8 +631,7 @@ pub async fn update(db: &Db, actor: &Actor, user_id: i64, input: &StaffInput) ->
         "wechat_id": profile.wechat_id, "hire_date": profile.hire_date, "status": profile.status.as_str(),
         "primary_position_id": profile.primary, "other_position_ids": profile.others, "role_ids": input.role_ids,
     });
-    let action = if before.status != profile.status.as_str() && profile.status == StaffStatus::Left
-    {
+    let action = if before.status != profile.status && profile.status == StaffStatus::Left {
         "staff.leave"
     } else {
         "staff.update"
@@ -671,7 +671,7 @@ pub fn input_of(s: &Staff, status: Option<StaffStatus>) -> StaffInput {
         status: Some(
             status
                 .map(|st| st.as_str().to_string())
-                .unwrap_or_else(|| s.status.clone()),
+                .unwrap_or_else(|| s.status.as_str().to_string()),
         ),
         primary_position_id: s.primary().map(|p| p.id),
         other_position_ids: s.others().iter().map(|p| p.id).collect(),

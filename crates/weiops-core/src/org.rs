@@ -35,7 +35,8 @@ pub fn is_within(path: &str, ancestor_path: &str) -> bool {
 }
 
 /// Where a staff member stands with the company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StaffStatus {
     /// 在职
     OnJob,
@@ -43,6 +44,12 @@ pub enum StaffStatus {
     OnLeave,
     /// 离职: the account is disabled at once; history is kept.
     Left,
+}
+
+impl std::fmt::Display for StaffStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl StaffStatus {

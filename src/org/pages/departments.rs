@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::web::list::ListParams;
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
+use weiops_core::org::StaffStatus;
 
 #[derive(Template)]
 #[template(path = "org/departments.html")]
@@ -92,7 +93,7 @@ async fn staff_choices(s: &AppState, who: &Principal) -> Result<Vec<(i64, String
     let list = staff::list_all(&s.db, who, &Default::default(), 5_000).await?;
     Ok(list
         .into_iter()
-        .filter(|x| x.status != "left")
+        .filter(|x| x.status != StaffStatus::Left)
         .map(|x| (x.user_id, format!("{} ({})", x.display_name, x.username)))
         .collect())
 }

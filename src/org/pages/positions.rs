@@ -21,6 +21,7 @@ use crate::state::AppState;
 use crate::web::list::{ListParams, Pager, SortHeader};
 use crate::web::{self, FormPairs, PageCtx};
 use crate::{Error, Result};
+use weiops_core::org::StaffStatus;
 
 fn position_filter(p: &ListParams) -> PositionFilter {
     PositionFilter {
@@ -314,7 +315,7 @@ pub(super) async fn position_detail(
     let holders = staff::list_all(&s.db, &who, &filter, 500)
         .await?
         .into_iter()
-        .filter(|h| h.status != "left")
+        .filter(|h| h.status != StaffStatus::Left)
         .collect();
     let subordinates = positions::all(&s.db, &PositionFilter::default())
         .await?
