@@ -189,7 +189,7 @@ async fn edit_form(
     Path(id): Path<i64>,
 ) -> Result<Response> {
     let role = roles::get(&state.db, id).await?;
-    let read_only = role.builtin || !ctx.can("roles.write");
+    let read_only = role.builtin || !ctx.has::<RolesWrite>();
     let input = RoleInput {
         code: role.code.clone(),
         name: role.name.clone(),

@@ -12,6 +12,7 @@ use weiops_core::agents::AgentStatus;
 
 use super::levels::{self, Level, LevelInput};
 use super::store::{self, Agent, AgentFilter, AgentProfile, NewAgent, Team};
+use crate::agents::AgentsPii;
 use crate::agents::{AgentLevelsWrite, AgentsImport, AgentsRead, AgentsWrite};
 use crate::identity::{Need, Principal};
 use crate::jobs::{self, Job};
@@ -66,7 +67,11 @@ async fn get_application(
     Path(id): Path<i64>,
 ) -> Result<Json<super::recruit::Application>> {
     let a = super::recruit::fetch(&s.db, id).await?;
-    Ok(Json(if who.can("agents.pii") { a } else { a.masked() }))
+    Ok(Json(if who.has::<AgentsPii>() {
+        a
+    } else {
+        a.masked()
+    }))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -136,7 +141,11 @@ pub fn filter_of(p: &ListParams) -> Result<AgentFilter> {
 
 /// Masks personal data unless the caller holds `agents.pii`.
 pub fn shown(who: &Principal, a: Agent) -> Agent {
-    if who.can("agents.pii") { a } else { a.masked() }
+    if who.has::<AgentsPii>() {
+        a
+    } else {
+        a.masked()
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -14,6 +14,7 @@ use super::certificates::{self, Certificate, Validity};
 use super::levels::{self, Level, LevelInput};
 use super::store::{self, Agent, AgentProfile, NewAgent, Team};
 use crate::agents::{AgentLevelsWrite, AgentsImport, AgentsPii, AgentsRead, AgentsWrite};
+use crate::audit_log::AuditRead;
 use crate::audit_log::store::{AuditEntry, AuditFilter};
 use crate::error::{FieldErrors, RowProblem};
 use crate::export::{self, ExportFormat, Table};
@@ -385,7 +386,7 @@ async fn detail_page(
     let (children, info) = store::children(&s.db, id, params.page()).await?;
     let children = children.into_iter().map(|a| shown(who, a)).collect();
     let certificate = certificates::latest(&s.db, id).await?;
-    let history = if ctx.can("audit.read") {
+    let history = if ctx.has::<AuditRead>() {
         let f = AuditFilter {
             entity_type: Some("agent".into()),
             entity_id: Some(id.to_string()),

@@ -18,6 +18,7 @@ use weiops_core::paging::{PageInfo, PageRequest};
 
 use super::levels::{self, Level};
 use super::store::{self, AgentProfile};
+use crate::agents::AgentsPii;
 use crate::agents::{AgentsApprove, AgentsRead};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Where, now_ms};
@@ -601,7 +602,13 @@ async fn list_page(
     let (list, info) = list(&s.db, status, params.page()).await?;
     let list = list
         .into_iter()
-        .map(|a| if who.can("agents.pii") { a } else { a.masked() })
+        .map(|a| {
+            if who.has::<AgentsPii>() {
+                a
+            } else {
+                a.masked()
+            }
+        })
         .collect();
     let sponsor_first = approval_mode(&s.db).await? == ApprovalMode::SponsorThenHeadOffice;
     let ctx = ctx.titled("menu.applications", &[("menu.agents", None)]);
@@ -633,7 +640,11 @@ async fn detail_page(
     let waiting = approval_mode(&s.db).await? == ApprovalMode::SponsorThenHeadOffice
         && a.sponsor_id.is_some()
         && a.sponsor_approved_at.is_none();
-    let application = if who.can("agents.pii") { a } else { a.masked() };
+    let application = if who.has::<AgentsPii>() {
+        a
+    } else {
+        a.masked()
+    };
     let ctx = ctx.titled_text(
         format!("#{} {}", application.id, application.name),
         &[
@@ -750,7 +761,13 @@ pub async fn list_for(
     let (list, info) = list(db, status, page).await?;
     Ok((
         list.into_iter()
-            .map(|a| if who.can("agents.pii") { a } else { a.masked() })
+            .map(|a| {
+                if who.has::<AgentsPii>() {
+                    a
+                } else {
+                    a.masked()
+                }
+            })
             .collect(),
         info,
     ))

@@ -167,6 +167,9 @@ impl Names {
         Ok(names)
     }
 
+    // The links to a user's or an agent's page name their permissions as
+    // text, like the URLs: the audit log sits below users and agents (both
+    // show their history through it), so it cannot import their types.
     fn actor(&self, ctx: &PageCtx, e: &AuditEntry) -> Named {
         if let Some(id) = e.actor_id {
             return Named {

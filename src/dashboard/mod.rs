@@ -7,12 +7,14 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::Result;
+use crate::audit_log::AuditRead;
 use crate::audit_log::store::{self as audit, AuditFilter};
 use crate::audit_log::view::{self as audit_view, EntryView};
 use crate::db::now_ms;
 use crate::identity::sessions;
 use crate::registry::{MenuItem, groups};
 use crate::state::AppState;
+use crate::stock::StockRead;
 use crate::users::store as users;
 use crate::web::{self, PageCtx, chart};
 
@@ -50,7 +52,7 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
     let now = now_ms();
     let per_day = audit::per_day(&state.db, 14, now).await?;
     let events_today = per_day.last().map(|(_, n)| *n).unwrap_or(0);
-    let recent = if ctx.can("audit.read") {
+    let recent = if ctx.has::<AuditRead>() {
         let recent = audit::query(
             &state.db,
             &AuditFilter::default(),
@@ -62,7 +64,7 @@ async fn dashboard(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
     } else {
         Vec::new()
     };
-    let (low_stock, low_total) = if ctx.can("stock.read") {
+    let (low_stock, low_total) = if ctx.has::<StockRead>() {
         crate::stock::store::low_stock(&state.db, 10).await?
     } else {
         (Vec::new(), 0)

@@ -13,6 +13,7 @@ use super::journal::{self, EntryDetail, EntrySummary, LedgerAccount, ManualEntry
 use super::pages::{entry_filter, withdrawal_filter};
 use super::reports::{self, AccountBalance, AgentStatement, TrialBalance};
 use super::withdrawals::{self, NewWithdrawal, Withdrawal};
+use crate::agents::AgentsPii;
 use crate::error::FieldErrors;
 use crate::identity::{Need, Principal};
 use crate::ledger::{FinancePay, FinanceRead, FinanceWrite};
@@ -36,7 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn pii(who: &Principal) -> bool {
-    who.can("agents.pii")
+    who.has::<AgentsPii>()
 }
 
 /// The chart of accounts (会计科目).

@@ -15,6 +15,7 @@ use super::journal::{
 };
 use super::reports::{self, AccountBalance, AgentStatement, KINDS, TrialBalance};
 use super::withdrawals::{self, STATUSES, Withdrawal, WithdrawalFilter};
+use crate::agents::AgentsPii;
 use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
 use crate::identity::{Need, Principal};
@@ -105,11 +106,15 @@ fn source_label(ctx: &PageCtx, source: &str) -> String {
 
 /// Masks agent names unless the viewer holds `agents.pii`.
 fn shown_line(who: &Principal, l: JournalLine) -> JournalLine {
-    if who.can("agents.pii") { l } else { l.mask() }
+    if who.has::<AgentsPii>() { l } else { l.mask() }
 }
 
 fn shown_withdrawal(who: &Principal, w: Withdrawal) -> Withdrawal {
-    if who.can("agents.pii") { w } else { w.masked() }
+    if who.has::<AgentsPii>() {
+        w
+    } else {
+        w.masked()
+    }
 }
 
 // ---------------------------------------------------------------- journal
@@ -567,7 +572,7 @@ async fn statement_of(
         return Ok(None);
     };
     let mut st = reports::statement(&s.db, &agent, params.get("from"), params.get("to")).await?;
-    if !who.can("agents.pii") {
+    if !who.has::<AgentsPii>() {
         st.agent_name = weiops_core::agents::mask_name(&st.agent_name);
     }
     Ok(Some(st))

@@ -51,6 +51,12 @@ impl Principal {
                 .any(|g| weiops_core::org::permission_matches(g, permission))
     }
 
+    /// Whether the principal holds permission `P`: the typed form of
+    /// [`Principal::can`], so that a renamed permission breaks the build.
+    pub fn has<P: Permission>(&self) -> bool {
+        self.can(P::CODE)
+    }
+
     pub fn require(&self, permission: &'static str) -> Result<()> {
         if self.can(permission) {
             Ok(())

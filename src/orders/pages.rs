@@ -85,7 +85,7 @@ async fn list(
     let filtered = ["q", "agent", "status", "from", "to"]
         .iter()
         .any(|k| params.get(k).is_some_and(|v| !v.is_empty()));
-    let settings = if ctx.can("orders.write") {
+    let settings = if ctx.has::<OrdersWrite>() {
         Some(super::purchase::settings(&s.db).await?)
     } else {
         None

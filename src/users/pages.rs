@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 
 use super::store::{self, NewUser, SORTS, User, UserFilter, UserUpdate};
 use crate::access::roles::{self, Role};
+use crate::audit_log::AuditRead;
 use crate::audit_log::store::{AuditEntry, AuditFilter};
 use crate::error::FieldErrors;
 use crate::export::{self, ExportFormat, Table};
@@ -253,7 +254,7 @@ async fn detail(
     Path(id): Path<i64>,
 ) -> Result<Response> {
     let user = store::get_visible(&state.db, &who, id).await?;
-    let history = if ctx.can("audit.read") {
+    let history = if ctx.has::<AuditRead>() {
         let filter = AuditFilter {
             entity_type: Some("user".into()),
             entity_id: Some(id.to_string()),

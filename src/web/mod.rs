@@ -115,6 +115,11 @@ impl PageCtx {
         self.principal.as_ref().is_some_and(|p| p.can(permission))
     }
 
+    /// Whether the signed-in user holds permission `P` (typed).
+    pub fn has<P: crate::registry::Permission>(&self) -> bool {
+        self.can(P::CODE)
+    }
+
     /// The brand's name (微运营 until one is set).
     pub fn brand_name(&self) -> String {
         self.brand.name(self.locale)
