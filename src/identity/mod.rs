@@ -7,6 +7,7 @@
 //! Roles are edited in `crate::access`, sessions and tokens are made and
 //! revoked in `crate::auth`; this module only reads them.
 
+pub mod authority;
 pub mod credentials;
 pub mod password;
 pub mod principal;

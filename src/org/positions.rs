@@ -12,6 +12,7 @@ use super::{check_code, check_name};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Tx, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
+use crate::identity::authority;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -452,6 +453,14 @@ fn code_taken() -> Error {
     Error::Validation(f)
 }
 
+/// Nobody puts on a post a role holding more than they hold: whoever is
+/// then put on the post would get it.
+async fn grant_check(tx: &mut Tx<'_>, actor: &Actor, role_id: Option<i64>) -> Result<()> {
+    let roles: Vec<i64> = role_id.into_iter().collect();
+    let given = authority::of_roles(tx, &roles).await?;
+    authority::require_cover(tx, actor, &given, "role.grant_beyond_own").await
+}
+
 /// Inserts a position inside `tx` (templates use this too).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert(
@@ -495,6 +504,7 @@ pub(crate) async fn insert(
 pub async fn create(db: &Db, actor: &Actor, input: &PositionInput) -> Result<i64> {
     let v = validate(db, input, None).await?;
     let mut tx = db.begin_write().await?;
+    grant_check(&mut tx, actor, input.role_id).await?;
     let id = insert(
         &mut tx,
         &v.code,
@@ -529,6 +539,9 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PositionInput) -> R
     let before = get(db, id).await?;
     let v = validate(db, input, Some(id)).await?;
     let mut tx = db.begin_write().await?;
+    if input.role_id != before.role_id {
+        grant_check(&mut tx, actor, input.role_id).await?;
+    }
     sqlx::query(
         "UPDATE positions SET code = $1, name = $2, name_en = $3, department_id = $4, summary = $5, headcount = $6, \
          role_id = $7, reports_to_id = $8, sort_order = $9, updated_at = $10 WHERE id = $11",

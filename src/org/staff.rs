@@ -11,6 +11,7 @@ use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Tx, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
 use crate::identity::Principal;
+use crate::identity::authority;
 use crate::users::store::{self as users, NewUser, RoleRef};
 use crate::{Error, Result};
 
@@ -399,6 +400,62 @@ fn employee_no_taken() -> Error {
     Error::Validation(f)
 }
 
+/// The roles the given posts carry (active posts with a role).
+async fn roles_of_posts(tx: &mut Tx<'_>, posts: &[i64]) -> Result<Vec<i64>> {
+    let mut roles = Vec::new();
+    for p in posts {
+        let role: Option<i64> = sqlx::query_scalar(
+            "SELECT role_id FROM positions WHERE id = $1 AND role_id IS NOT NULL AND status = 'active'",
+        )
+        .bind(p)
+        .fetch_optional(&mut **tx)
+        .await?
+        .flatten();
+        roles.extend(role);
+    }
+    Ok(roles)
+}
+
+/// Nobody gives, directly or through a post, a role holding more than
+/// they hold, changes their own roles, or changes the roles or posts of
+/// someone who holds more than they do (`weiops_core::access::grants_cover`).
+async fn check_grants(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    before: Option<(i64, &[i64], &[i64])>,
+    roles: &[i64],
+    profile: &ValidProfile,
+) -> Result<()> {
+    let posts: Vec<i64> = std::iter::once(profile.primary)
+        .chain(profile.others.iter().copied())
+        .collect();
+    let (held_roles, held_posts) = before.map_or((&[][..], &[][..]), |(_, r, p)| (r, p));
+    let same = |a: &[i64], b: &[i64]| a.len() == b.len() && a.iter().all(|x| b.contains(x));
+    if same(roles, held_roles) && same(&posts, held_posts) {
+        return Ok(());
+    }
+    if let Some((user_id, _, _)) = before {
+        if actor.user_id == Some(user_id) && !same(roles, held_roles) {
+            return Err(Error::Denied("user.cannot_change_own_roles"));
+        }
+        let target = authority::of_user(tx, user_id).await?;
+        authority::require_cover(tx, actor, &target, "user.outranks_you").await?;
+    }
+    let new_posts: Vec<i64> = posts
+        .iter()
+        .copied()
+        .filter(|p| !held_posts.contains(p))
+        .collect();
+    let mut given: Vec<i64> = roles
+        .iter()
+        .copied()
+        .filter(|r| !held_roles.contains(r))
+        .collect();
+    given.extend(roles_of_posts(tx, &new_posts).await?);
+    let given = authority::of_roles(tx, &given).await?;
+    authority::require_cover(tx, actor, &given, "role.grant_beyond_own").await
+}
+
 /// Writes the staff row, positions and the account's department and status.
 pub(crate) async fn write_profile(
     tx: &mut Tx<'_>,
@@ -546,6 +603,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &StaffInput) -> Result<(i64, 
         (None, Some(u)) => u.id,
         (None, None) => return Err(Error::NotFound),
     };
+    check_grants(&mut tx, actor, None, &input.role_ids, &profile).await?;
     write_profile(&mut tx, user_id, &profile, true).await?;
     let name = prepared
         .as_ref()
@@ -624,6 +682,16 @@ pub async fn update(db: &Db, actor: &Actor, user_id: i64, input: &StaffInput) ->
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
+    let held_roles: Vec<i64> = before.roles.iter().map(|r| r.id).collect();
+    let held_posts: Vec<i64> = before.positions.iter().map(|p| p.id).collect();
+    check_grants(
+        &mut tx,
+        actor,
+        Some((user_id, &held_roles, &held_posts)),
+        &input.role_ids,
+        &profile,
+    )
+    .await?;
     users::write_roles(&mut tx, user_id, &input.role_ids).await?;
     write_profile(&mut tx, user_id, &profile, false).await?;
     let after = serde_json::json!({

@@ -12,7 +12,9 @@ use weiops_core::paging::{PageInfo, PageRequest};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, Tx, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
-use crate::identity::{ADMIN_ROLE, Principal, password, random_password, sessions, throttle};
+use crate::identity::{
+    ADMIN_ROLE, Principal, authority, password, random_password, sessions, throttle,
+};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -492,6 +494,9 @@ pub async fn insert(tx: &mut Tx<'_>, actor: &Actor, p: &PreparedUser) -> Result<
     .await
     .on_unique(taken("username", "user.username_taken"))?
     .try_get("id")?;
+    // Nobody gives a new account more than they hold themselves.
+    let given = authority::of_roles(tx, &p.role_ids).await?;
+    authority::require_cover(tx, actor, &given, "role.grant_beyond_own").await?;
     write_roles(tx, id, &p.role_ids).await?;
     let created = serde_json::json!({
         "username": p.username, "display_name": p.display_name, "phone": p.phone, "role_ids": p.role_ids,
@@ -557,6 +562,24 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UserUpdate) -> Resu
         if loses_admin && before.is_active() && is_last_active_admin(&mut tx, id).await? {
             return Err(Error::Refused("user.last_admin"));
         }
+        let held: Vec<i64> = before.roles.iter().map(|r| r.id).collect();
+        let changes = roles.len() != held.len() || roles.iter().any(|r| !held.contains(r));
+        if changes {
+            // Nobody changes their own roles, touches the roles of someone
+            // who holds more than they do, or gives a role holding more.
+            if actor.user_id == Some(id) {
+                return Err(Error::Denied("user.cannot_change_own_roles"));
+            }
+            let target = authority::of_user(&mut tx, id).await?;
+            authority::require_cover(&mut tx, actor, &target, "user.outranks_you").await?;
+            let added: Vec<i64> = roles
+                .iter()
+                .copied()
+                .filter(|r| !held.contains(r))
+                .collect();
+            let given = authority::of_roles(&mut tx, &added).await?;
+            authority::require_cover(&mut tx, actor, &given, "role.grant_beyond_own").await?;
+        }
         write_roles(&mut tx, id, roles).await?;
     }
     sqlx::query("UPDATE users SET display_name = $1, phone = $2, updated_at = $3 WHERE id = $4")
@@ -604,6 +627,8 @@ pub async fn set_active(db: &Db, actor: &Actor, id: i64, active: bool) -> Result
         return Ok(());
     }
     let mut tx = db.begin_write().await?;
+    let target = authority::of_user(&mut tx, id).await?;
+    authority::require_cover(&mut tx, actor, &target, "user.outranks_you").await?;
     let is_admin = before.roles.iter().any(|r| r.code == ADMIN_ROLE);
     if !active && is_admin && is_last_active_admin(&mut tx, id).await? {
         return Err(Error::Refused("user.last_admin"));
@@ -672,6 +697,9 @@ pub async fn reset_password(
     let hash = password::hash(new_password.clone()).await?;
     let now = now_ms();
     let mut tx = db.begin_write().await?;
+    // Nobody takes over an account that holds more than they do.
+    let target = authority::of_user(&mut tx, id).await?;
+    authority::require_cover(&mut tx, actor, &target, "user.outranks_you").await?;
     sqlx::query(
         "UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, locked_until = NULL, \
          updated_at = $3 WHERE id = $4",

@@ -11,6 +11,7 @@ mod cli;
 mod cloud;
 #[path = "../common/mod.rs"]
 mod common;
+mod escalation;
 mod finance;
 mod i18n;
 mod layers;

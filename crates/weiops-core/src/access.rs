@@ -155,3 +155,90 @@ mod tests {
         assert_eq!(DataScope::parse("everything"), None);
     }
 }
+
+/// Whether a holder of `holder` grants covers every grant in `wanted`:
+/// the rule that stops anyone from handing out more than they hold
+/// (giving a role, putting a role on a post, or acting on a user who holds
+/// more). A grant is covered by an equal grant, by `*`, and a code
+/// (`orders.read`) also by `orders.*` or `*.read`; a pattern (`orders.*`,
+/// `*.read`) only by itself or `*`, since it reaches codes that modules
+/// add later. Administrators are covered only by administrators.
+pub fn grants_cover(holder: &Grants<'_>, wanted: &Grants<'_>) -> bool {
+    if holder.admin {
+        return true;
+    }
+    if wanted.admin {
+        return false;
+    }
+    wanted.grants.iter().all(|w| {
+        holder.grants.iter().any(|h| {
+            *h == "*" || h == w || (!w.contains('*') && crate::org::permission_matches(h, w))
+        })
+    })
+}
+
+/// A set of grants as held by a user or a set of roles.
+#[derive(Debug, Clone, Copy)]
+pub struct Grants<'a> {
+    /// Holds the built-in administrator role.
+    pub admin: bool,
+    pub grants: &'a [String],
+}
+
+#[cfg(test)]
+mod cover_tests {
+    use super::*;
+
+    fn g(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn h(v: &[String]) -> Grants<'_> {
+        Grants {
+            admin: false,
+            grants: v,
+        }
+    }
+
+    #[test]
+    fn nobody_hands_out_more_than_they_hold() {
+        let users_write = g(&["users.read", "users.write"]);
+        let admin_like = g(&["*"]);
+        let finance = g(&["finance.*"]);
+        // A user manager cannot give out the admin role or finance.
+        assert!(!grants_cover(
+            &h(&users_write),
+            &Grants {
+                admin: true,
+                grants: &[]
+            }
+        ));
+        assert!(!grants_cover(&h(&users_write), &h(&finance)));
+        // Equal or narrower grants are fine; patterns cover codes.
+        assert!(grants_cover(&h(&users_write), &h(&g(&["users.read"]))));
+        assert!(grants_cover(&h(&finance), &h(&g(&["finance.pay"]))));
+        // A pattern is covered only by itself or `*`: `*.read` reaches
+        // modules added later.
+        assert!(!grants_cover(&h(&finance), &h(&g(&["*.read"]))));
+        assert!(grants_cover(&h(&admin_like), &h(&g(&["*.read"]))));
+        // `*` is not the admin role.
+        assert!(!grants_cover(
+            &h(&admin_like),
+            &Grants {
+                admin: true,
+                grants: &[]
+            }
+        ));
+        // The admin role covers everything.
+        assert!(grants_cover(
+            &Grants {
+                admin: true,
+                grants: &[]
+            },
+            &Grants {
+                admin: true,
+                grants: &[]
+            }
+        ));
+    }
+}
