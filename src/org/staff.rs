@@ -419,7 +419,7 @@ async fn roles_of_posts(tx: &mut Tx<'_>, posts: &[i64]) -> Result<Vec<i64>> {
 /// Nobody gives, directly or through a post, a role holding more than
 /// they hold, changes their own roles, or changes the roles or posts of
 /// someone who holds more than they do (`weiops_core::access::grants_cover`).
-async fn check_grants(
+pub(crate) async fn check_grants(
     tx: &mut Tx<'_>,
     actor: &Actor,
     before: Option<(i64, &[i64], &[i64])>,

@@ -364,6 +364,9 @@ pub async fn import_staff(db: &Db, actor: &Actor, bytes: &[u8]) -> Result<Vec<Im
     let mut created = Vec::new();
     for (prepared, profile) in &rows {
         let user_id = users::insert(&mut tx, actor, prepared).await?;
+        // The importer sees each new account's password: nobody imports a
+        // post holding more than they hold (the same rule as the form).
+        staff::check_grants(&mut tx, actor, None, &prepared.role_ids, profile).await?;
         staff::write_profile(&mut tx, user_id, profile, true).await?;
         created.push(ImportedAccount {
             user_id,

@@ -131,6 +131,21 @@ async fn managing_users_or_the_organisation_does_not_make_anyone_admin() {
         .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.get_json(&c, "/api/v1/me").await["is_admin"], false);
+    // Nor import a new account on that post (the importer sees its
+    // password): the whole file is refused.
+    let res = c
+        .post(app.url("/api/v1/org/staff/import"))
+        .body("用户名,姓名,主岗位编码\nmole,鼹鼠,boss\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(body(res).await["error"]["code"], "denied");
+    let moles: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = 'mole'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(moles, 0);
     // A post without a role is fine.
     let res = app
         .post_json(&c, "/api/v1/org/positions", &post(None, "clerk"))
