@@ -8,6 +8,7 @@ use weiops_core::paging::{PageInfo, PageRequest};
 use crate::audit::{self, Actor, Change};
 use crate::db::{Db, UniqueViolation, Where, like_pattern, now_ms};
 use crate::error::FieldErrors;
+use crate::identity::authority;
 use crate::{Error, Result};
 
 pub use crate::identity::ADMIN_ROLE;
@@ -233,6 +234,26 @@ async fn write_permissions(
     Ok(())
 }
 
+/// Nobody adds to a role a grant they do not hold themselves: whoever
+/// holds the role, now or later, would get it.
+async fn grant_check(
+    tx: &mut crate::db::Tx<'_>,
+    actor: &Actor,
+    permissions: &[String],
+    held: &[String],
+) -> Result<()> {
+    let added = permissions
+        .iter()
+        .filter(|p| !held.contains(p))
+        .cloned()
+        .collect();
+    let given = authority::Authority {
+        admin: false,
+        grants: added,
+    };
+    authority::require_cover(tx, actor, &given, "role.grant_beyond_own").await
+}
+
 #[tracing::instrument(skip(db, actor))]
 pub async fn create(db: &Db, actor: &Actor, input: &RoleInput) -> Result<i64> {
     let v = validate(input)?;
@@ -251,6 +272,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &RoleInput) -> Result<i64> {
     .await
     .on_unique(duplicate_code())?
     .try_get("id")?;
+    grant_check(&mut tx, actor, &v.permissions, &[]).await?;
     write_permissions(&mut tx, id, &v.permissions).await?;
     audit::record(
         &mut tx,
@@ -282,6 +304,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &RoleInput) -> Resul
         .execute(&mut **tx)
         .await
         .on_unique(duplicate_code())?;
+    grant_check(&mut tx, actor, &v.permissions, &before.permissions).await?;
     write_permissions(&mut tx, id, &v.permissions).await?;
     audit::record(
         &mut tx,

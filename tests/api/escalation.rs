@@ -152,3 +152,37 @@ async fn managing_users_or_the_organisation_does_not_make_anyone_admin() {
         .await;
     assert_eq!(res.status(), 201);
 }
+
+#[tokio::test]
+async fn a_role_editor_cannot_write_themself_more_permissions() {
+    let app = spawn_app().await;
+    let editor = app
+        .role("role_editor", &["roles.read", "roles.write"], "all")
+        .await;
+    app.user("re", "Editor-pw-2026", vec![editor]).await;
+    let c = app.login("re", "Editor-pw-2026").await;
+    let role = |code: &str, permissions: &[&str]| json!({"code": code, "name": code, "data_scope": "all", "permissions": permissions});
+    // Their own role, widened to everything: refused, nothing changed.
+    let res = app
+        .put_json(
+            &c,
+            &format!("/api/v1/roles/{editor}"),
+            &role("role_editor", &["roles.read", "roles.write", "*"]),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(body(res).await["error"]["code"], "denied");
+    assert_eq!(
+        app.get_json(&c, "/api/v1/me").await["grants"],
+        json!(["roles.read", "roles.write"])
+    );
+    // A new role holding what they lack: refused; what they hold: made.
+    let res = app
+        .post_json(&c, "/api/v1/roles", &role("money", &["finance.*"]))
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .post_json(&c, "/api/v1/roles", &role("readers", &["roles.read"]))
+        .await;
+    assert_eq!(res.status(), 201);
+}
