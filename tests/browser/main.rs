@@ -206,6 +206,26 @@ async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
+/// Waits until attribute `attr` of the first element matching `css`
+/// satisfies `want` (the element may be replaced meanwhile, as when a form
+/// posts and the answer loads); returns its last value.
+async fn wait_attr(client: &Client, css: &str, attr: &str, want: impl Fn(&str) -> bool) -> String {
+    let start = std::time::Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < WAIT {
+        if let Ok(e) = client.find(Locator::Css(css)).await
+            && let Ok(Some(v)) = e.attr(attr).await
+        {
+            if want(&v) {
+                return v;
+            }
+            last = v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
 /// The visible text of the first element matching `css`.
 async fn text_of(client: &Client, css: &str) -> String {
     let element = client.find(Locator::Css(css)).await.unwrap();
@@ -1684,14 +1704,13 @@ async fn brand_desktop_flow(
         .await
         .unwrap();
     click(&client, "[data-testid=logo-upload]").await;
-    // The page still shows the save's flash until the upload's answer
-    // arrives: wait for what only the answer has, the logo itself.
-    let src = wait_for(&client, "[data-testid=brand-logo]")
-        .await
-        .attr("src")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    // The page before the upload's answer has a flash and a (default) logo
+    // too: wait until the logo is the uploaded one, reading it afresh each
+    // time since the old page's element goes stale when the answer lands.
+    let src = wait_attr(&client, "[data-testid=brand-logo]", "src", |v| {
+        v.starts_with("/brand/logo?v=brand-logo-")
+    })
+    .await;
     assert!(src.starts_with("/brand/logo?v=brand-logo-"), "logo: {src}");
     assert_eq!(
         client.title().await.unwrap(),
