@@ -100,6 +100,37 @@ pub async fn of_roles(conn: &mut sqlx::AnyConnection, role_ids: &[i64]) -> Resul
     Authority::from_rows(&rows)
 }
 
+/// The rule for a change of who holds which roles: `user` (None for a new
+/// account) goes from the roles `held` to `roles`, and gets
+/// `through_posts` (the roles of posts newly given). Nobody changes their
+/// own roles, touches the roles of someone holding more than they do, or
+/// gives a role holding more.
+pub async fn check_role_change(
+    conn: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    user: Option<i64>,
+    held: &[i64],
+    roles: &[i64],
+    through_posts: &[i64],
+) -> Result<()> {
+    if let Some(id) = user {
+        let roles_change = roles.len() != held.len() || roles.iter().any(|r| !held.contains(r));
+        if actor.user_id == Some(id) && roles_change {
+            return Err(Error::Denied("user.cannot_change_own_roles"));
+        }
+        let target = of_user(conn, id).await?;
+        require_cover(conn, actor, &target, "user.outranks_you").await?;
+    }
+    let mut given: Vec<i64> = roles
+        .iter()
+        .copied()
+        .filter(|r| !held.contains(r))
+        .collect();
+    given.extend_from_slice(through_posts);
+    let given = of_roles(conn, &given).await?;
+    require_cover(conn, actor, &given, "role.grant_beyond_own").await
+}
+
 /// Refuses (403, `key`) unless `actor` holds everything in `wanted`.
 pub async fn require_cover(
     conn: &mut sqlx::AnyConnection,

@@ -418,7 +418,7 @@ async fn roles_of_posts(tx: &mut Tx<'_>, posts: &[i64]) -> Result<Vec<i64>> {
 
 /// Nobody gives, directly or through a post, a role holding more than
 /// they hold, changes their own roles, or changes the roles or posts of
-/// someone who holds more than they do (`weiops_core::access::grants_cover`).
+/// someone who holds more than they do (`authority::check_role_change`).
 pub(crate) async fn check_grants(
     tx: &mut Tx<'_>,
     actor: &Actor,
@@ -434,26 +434,14 @@ pub(crate) async fn check_grants(
     if same(roles, held_roles) && same(&posts, held_posts) {
         return Ok(());
     }
-    if let Some((user_id, _, _)) = before {
-        if actor.user_id == Some(user_id) && !same(roles, held_roles) {
-            return Err(Error::Denied("user.cannot_change_own_roles"));
-        }
-        let target = authority::of_user(tx, user_id).await?;
-        authority::require_cover(tx, actor, &target, "user.outranks_you").await?;
-    }
     let new_posts: Vec<i64> = posts
         .iter()
         .copied()
         .filter(|p| !held_posts.contains(p))
         .collect();
-    let mut given: Vec<i64> = roles
-        .iter()
-        .copied()
-        .filter(|r| !held_roles.contains(r))
-        .collect();
-    given.extend(roles_of_posts(tx, &new_posts).await?);
-    let given = authority::of_roles(tx, &given).await?;
-    authority::require_cover(tx, actor, &given, "role.grant_beyond_own").await
+    let through_posts = roles_of_posts(tx, &new_posts).await?;
+    let user = before.map(|(id, _, _)| id);
+    authority::check_role_change(tx, actor, user, held_roles, roles, &through_posts).await
 }
 
 /// Writes the staff row, positions and the account's department and status.

@@ -495,8 +495,7 @@ pub async fn insert(tx: &mut Tx<'_>, actor: &Actor, p: &PreparedUser) -> Result<
     .on_unique(taken("username", "user.username_taken"))?
     .try_get("id")?;
     // Nobody gives a new account more than they hold themselves.
-    let given = authority::of_roles(tx, &p.role_ids).await?;
-    authority::require_cover(tx, actor, &given, "role.grant_beyond_own").await?;
+    authority::check_role_change(tx, actor, None, &[], &p.role_ids, &[]).await?;
     write_roles(tx, id, &p.role_ids).await?;
     let created = serde_json::json!({
         "username": p.username, "display_name": p.display_name, "phone": p.phone, "role_ids": p.role_ids,
@@ -565,20 +564,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &UserUpdate) -> Resu
         let held: Vec<i64> = before.roles.iter().map(|r| r.id).collect();
         let changes = roles.len() != held.len() || roles.iter().any(|r| !held.contains(r));
         if changes {
-            // Nobody changes their own roles, touches the roles of someone
-            // who holds more than they do, or gives a role holding more.
-            if actor.user_id == Some(id) {
-                return Err(Error::Denied("user.cannot_change_own_roles"));
-            }
-            let target = authority::of_user(&mut tx, id).await?;
-            authority::require_cover(&mut tx, actor, &target, "user.outranks_you").await?;
-            let added: Vec<i64> = roles
-                .iter()
-                .copied()
-                .filter(|r| !held.contains(r))
-                .collect();
-            let given = authority::of_roles(&mut tx, &added).await?;
-            authority::require_cover(&mut tx, actor, &given, "role.grant_beyond_own").await?;
+            authority::check_role_change(&mut tx, actor, Some(id), &held, roles, &[]).await?;
         }
         write_roles(&mut tx, id, roles).await?;
     }
