@@ -9,8 +9,6 @@ use crate::db::{Db, now_ms};
 use crate::error::FieldErrors;
 use crate::identity::{random_secret, secret_hash};
 
-/// Every token starts with this, so a leaked one is recognisable in logs
-/// and secret scanners.
 pub use crate::identity::credentials::TOKEN_PREFIX;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

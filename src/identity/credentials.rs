@@ -12,7 +12,8 @@ use crate::db::Db;
 /// The browser session cookie.
 pub const SESSION_COOKIE: &str = "weiops_session";
 
-/// Every API token starts with this, so a leaked one is easy to spot.
+/// Every API token starts with this, so a leaked one is recognisable in
+/// logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "wops_";
 
 /// The live session for `token` and its user; `None` when unknown, revoked,

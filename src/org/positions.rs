@@ -457,8 +457,7 @@ fn code_taken() -> Error {
 /// then put on the post would get it.
 async fn grant_check(tx: &mut Tx<'_>, actor: &Actor, role_id: Option<i64>) -> Result<()> {
     let roles: Vec<i64> = role_id.into_iter().collect();
-    let given = authority::of_roles(tx, &roles).await?;
-    authority::require_cover(tx, actor, &given, "role.grant_beyond_own").await
+    authority::check_role_change(tx, actor, None, &[], &roles, &[]).await
 }
 
 /// Inserts a position inside `tx` (templates use this too).
